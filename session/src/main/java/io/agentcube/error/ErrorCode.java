@@ -1,0 +1,40 @@
+package io.agentcube.error;
+
+/**
+ * The stable error codes of the HTTP API (design.md §5), each with the HTTP status it maps to.
+ *
+ * <p>Clients branch on {@link #name()}; the status is what the one error mapper in the proxy
+ * sends. Adding a code is an API change: document it in {@code docs/api.md}.
+ */
+public enum ErrorCode {
+  BAD_REQUEST(400),
+  UNAUTHORIZED(401),
+  FORBIDDEN(403),
+  RUNTIME_NOT_FOUND(404),
+  ENDPOINT_NOT_FOUND(404),
+  SESSION_NOT_FOUND(404),
+  NOT_FOUND(404),
+  METHOD_NOT_ALLOWED(405),
+  SANDBOX_LOST(410),
+  PAYLOAD_TOO_LARGE(413),
+  HEADERS_TOO_LARGE(431),
+  SERVER_OVERLOADED(429),
+  SESSION_LIMIT(429),
+  INTERNAL(500),
+  SANDBOX_UNREACHABLE(502),
+  NOT_READY(503),
+  POOL_EXHAUSTED(503),
+  SANDBOX_TIMEOUT(504),
+  COLD_START_TIMEOUT(504);
+
+  private final int status;
+
+  ErrorCode(int status) {
+    this.status = status;
+  }
+
+  /** The HTTP status code this error is sent with. */
+  public int status() {
+    return status;
+  }
+}

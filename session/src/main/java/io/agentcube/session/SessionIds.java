@@ -1,0 +1,43 @@
+package io.agentcube.session;
+
+import java.security.SecureRandom;
+import java.util.Base64;
+
+/**
+ * Session ids: 128 random bits, URL-safe base64 without padding (22 characters).
+ *
+ * <p>Ids coming from clients are only checked for shape, so that the UUID form AgentCube's API
+ * hands out is accepted as well: 1 to 128 characters of {@code [A-Za-z0-9_-]}.
+ */
+public final class SessionIds {
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
+  private static final int MAX_LENGTH = 128;
+
+  private SessionIds() {}
+
+  /** A new random id. Thread-safe. */
+  public static String generate() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return ENCODER.encodeToString(bytes);
+  }
+
+  /** Whether {@code id} has the shape of a session id; says nothing about whether it exists. */
+  public static boolean isWellFormed(CharSequence id) {
+    int length = id.length();
+    if (length == 0 || length > MAX_LENGTH) {
+      return false;
+    }
+    for (int i = 0; i < length; i++) {
+      char c = id.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '_';
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,173 @@
+package io.agentcube.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+import io.agentcube.error.AgentCubeException;
+import io.agentcube.error.ErrorCode;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+class SessionStoreTest {
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final List<String> endings = new CopyOnWriteArrayList<>();
+  private final Clock clock = Clock.fixed(Instant.parse("2026-11-27T10:00:00Z"), ZoneOffset.UTC);
+
+  private SessionStore<String> store(int max) {
+    return new SessionStore<>(new SessionStoreOptions(max, Duration.ofMinutes(10), 100), ticker,
+        clock, Scheduler.disabledScheduler(),
+        (s, reason) -> endings.add(s.binding() + ":" + reason.tag()));
+  }
+
+  private static final Duration IDLE = Duration.ofSeconds(30);
+  private static final Duration MAX = Duration.ofMinutes(5);
+
+  @Test
+  void reap_idlePastTimeout_endsWithIdleOnce() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    ticker.advance(Duration.ofSeconds(29));
+    store.cleanUp();
+    assertThat(store.get(s.id())).isNotNull();
+
+    ticker.advance(Duration.ofSeconds(2));
+    store.cleanUp();
+    assertThat(store.get(s.id())).isNull();
+    assertThat(store.begin(s.id())).isNull();
+    assertThat(endings).containsExactly("sb1:idle");
+    assertThat(store.endedReason(s.id())).isEqualTo(EndReason.IDLE);
+    assertThat(store.size()).isZero();
+  }
+
+  @Test
+  void reap_requestInFlight_notReapedForIdleness() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    assertThat(store.begin(s.id())).isSameAs(s);
+
+    ticker.advance(Duration.ofSeconds(90));
+    store.cleanUp();
+    assertThat(store.get(s.id())).as("slow request keeps the session").isNotNull();
+    assertThat(endings).isEmpty();
+
+    store.finish(s);
+    ticker.advance(Duration.ofSeconds(29));
+    store.cleanUp();
+    assertThat(store.get(s.id())).as("idle clock restarts at the request's end").isNotNull();
+
+    ticker.advance(Duration.ofSeconds(2));
+    store.cleanUp();
+    assertThat(endings).containsExactly("sb1:idle");
+  }
+
+  @Test
+  void reap_inFlightPastHardDeadline_endsWithMaxDuration() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    store.begin(s.id());
+
+    ticker.advance(MAX.plusMillis(1));
+    store.cleanUp();
+    assertThat(store.get(s.id())).isNull();
+    assertThat(endings).containsExactly("sb1:max_duration");
+  }
+
+  @Test
+  void reap_activeClient_endsAtMaxDuration() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    for (int i = 0; i < 20; i++) {
+      ticker.advance(Duration.ofSeconds(20));
+      store.begin(s.id());
+      store.finish(s);
+      store.cleanUp();
+    }
+    assertThat(store.get(s.id())).as("400 s active, max is 300 s").isNull();
+    assertThat(endings).containsExactly("sb1:max_duration");
+  }
+
+  @Test
+  void keepalive_extendsIdleDeadline_cappedByHardDeadline() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    assertThat(store.keepalive(s.id(), Duration.ofMinutes(2))).isSameAs(s);
+
+    ticker.advance(Duration.ofSeconds(100));
+    store.cleanUp();
+    assertThat(store.get(s.id())).isNotNull();
+    assertThat(s.idleDeadline()).isEqualTo(s.createdAt().plusSeconds(120));
+
+    assertThat(store.keepalive(s.id(), Duration.ofHours(1))).isSameAs(s);
+    assertThat(s.idleDeadline()).isEqualTo(s.hardDeadline());
+    ticker.advance(Duration.ofSeconds(201));
+    store.cleanUp();
+    assertThat(endings).containsExactly("sb1:max_duration");
+  }
+
+  @Test
+  void end_calledTwice_listenerToldOnce() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    assertThat(store.end(s.id(), EndReason.DELETED)).isTrue();
+    assertThat(store.end(s.id(), EndReason.DELETED)).isFalse();
+    assertThat(store.end(s.id(), EndReason.SANDBOX_LOST)).isFalse();
+    assertThat(endings).containsExactly("sb1:deleted");
+    assertThat(store.endedReason(s.id())).isEqualTo(EndReason.DELETED);
+  }
+
+  @Test
+  void create_overLimit_failsWithSessionLimitAndFreesOnEnd() {
+    SessionStore<String> store = store(2);
+    Session<String> a = store.create("a", IDLE, MAX);
+    store.create("b", IDLE, MAX);
+
+    assertThatThrownBy(() -> store.create("c", IDLE, MAX))
+        .isInstanceOfSatisfying(AgentCubeException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.SESSION_LIMIT));
+    assertThatThrownBy(store::checkCapacity).isInstanceOf(AgentCubeException.class);
+
+    store.end(a.id(), EndReason.DELETED);
+    assertThat(store.create("c", IDLE, MAX).binding()).isEqualTo("c");
+    assertThat(store.size()).isEqualTo(2);
+  }
+
+  @Test
+  void close_endsEverySessionWithShutdown() {
+    SessionStore<String> store = store(10);
+    store.create("a", IDLE, MAX);
+    store.create("b", IDLE, MAX);
+    store.close();
+    assertThat(endings).containsExactlyInAnyOrder("a:shutdown", "b:shutdown");
+    assertThat(store.size()).isZero();
+  }
+
+  @Test
+  void create_ids_areUniqueAndWellFormed() {
+    SessionStore<String> store = store(1000);
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (int i = 0; i < 500; i++) {
+      String id = store.create("x", IDLE, MAX).id();
+      assertThat(SessionIds.isWellFormed(id)).isTrue();
+      assertThat(id).hasSize(22);
+      ids.add(id);
+    }
+    assertThat(ids).hasSize(500);
+  }
+
+  @Test
+  void isWellFormed_acceptsUuidRejectsJunk() {
+    assertThat(SessionIds.isWellFormed("3f2c1a7e-9b1d-4c3e-8f00-1234567890ab")).isTrue();
+    assertThat(SessionIds.isWellFormed("")).isFalse();
+    assertThat(SessionIds.isWellFormed("a/b")).isFalse();
+    assertThat(SessionIds.isWellFormed("x".repeat(129))).isFalse();
+  }
+}
