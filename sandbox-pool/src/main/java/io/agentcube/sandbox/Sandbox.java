@@ -1,0 +1,29 @@
+package io.agentcube.sandbox;
+
+import io.agentcube.runtime.RuntimeDefinition;
+import io.vertx.core.net.SocketAddress;
+
+/**
+ * One started, ready sandbox: a local process or a pod. Bound to at most one session in its life
+ * and never reused after it.
+ *
+ * <p>Implementations are thread-safe; {@link #address(int)} is read on the request path and must
+ * be a field read.
+ */
+public interface Sandbox {
+
+  /** Unique id, stable for the sandbox's life (e.g. {@code sbx-…}). */
+  String id();
+
+  /** A human-readable name (process backend: the working directory's name; Kubernetes: the pod). */
+  String name();
+
+  /** The runtime version this sandbox was started from. */
+  RuntimeDefinition definition();
+
+  /** Where the target port {@code portIndex} of {@link #definition()} listens. */
+  SocketAddress address(int portIndex);
+
+  /** Whether the sandbox is still running as far as the backend knows. */
+  boolean alive();
+}

@@ -1,0 +1,116 @@
+package io.agentcube.sandbox;
+
+import io.agentcube.error.AgentCubeException;
+import io.agentcube.error.ErrorCode;
+import io.agentcube.runtime.RuntimeDefinition;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * All warm pools, one per runtime version in use, sharing one start limiter and one cold-start
+ * queue.
+ *
+ * <p>{@link #sync} is the only way pools come and go: it is called with every definition that
+ * should be served (at start-up and on each runtime change), opens pools for new versions and
+ * closes the others. Sessions keep their sandboxes when their version's pool closes.
+ *
+ * <p>Thread-safe.
+ */
+public final class SandboxPools {
+
+  /** Told when a pool opens or closes (for metrics). */
+  public interface Listener {
+    void poolOpened(WarmPool pool);
+
+    void poolClosed(WarmPool pool);
+  }
+
+  private final SandboxBackend backend;
+  private final Vertx vertx;
+  private final PoolOptions options;
+  private final StartLimiter limiter;
+  private final ColdStartQueue coldQueue;
+  private final Listener listener;
+  private final Map<String, WarmPool> pools = new ConcurrentHashMap<>();
+
+  public SandboxPools(SandboxBackend backend, Vertx vertx, PoolOptions options, Listener listener) {
+    this.backend = backend;
+    this.vertx = vertx;
+    this.options = options;
+    this.limiter = new StartLimiter(options.maxConcurrentStarts());
+    this.coldQueue = new ColdStartQueue(options.maxColdStartQueue());
+    this.listener = listener;
+  }
+
+  private static String key(RuntimeDefinition d) {
+    return d.ref() + "#" + d.templateHash();
+  }
+
+  /** Serves exactly {@code definitions}: opens missing pools, closes the rest. */
+  public synchronized Future<Void> sync(Collection<RuntimeDefinition> definitions) {
+    Map<String, RuntimeDefinition> wanted = new java.util.HashMap<>();
+    for (RuntimeDefinition d : definitions) {
+      wanted.put(key(d), d);
+    }
+    List<Future<Void>> closing = new ArrayList<>();
+    for (var it = pools.entrySet().iterator(); it.hasNext(); ) {
+      var e = it.next();
+      if (!wanted.containsKey(e.getKey())) {
+        it.remove();
+        listener.poolClosed(e.getValue());
+        closing.add(e.getValue().close());
+      }
+    }
+    for (var e : wanted.entrySet()) {
+      if (!pools.containsKey(e.getKey())) {
+        WarmPool pool = new WarmPool(e.getValue(), backend, limiter, coldQueue, vertx, options);
+        pools.put(e.getKey(), pool);
+        listener.poolOpened(pool);
+        pool.prefill();
+      }
+    }
+    return Future.join(closing).mapEmpty();
+  }
+
+  /** A sandbox for a new session of {@code definition}: see {@link WarmPool#acquire()}. */
+  public Future<Acquired> acquire(RuntimeDefinition definition) {
+    WarmPool pool = pools.get(key(definition));
+    if (pool == null) {
+      return Future.failedFuture(new AgentCubeException(ErrorCode.NOT_READY,
+          "runtime " + definition.ref() + " version " + definition.version() + " is not served"));
+    }
+    return pool.acquire();
+  }
+
+  /** Takes a dead sandbox out of its pool. @return whether it was a warm (unbound) one */
+  public boolean remove(Sandbox sandbox) {
+    WarmPool pool = pools.get(key(sandbox.definition()));
+    return pool != null && pool.remove(sandbox);
+  }
+
+  /** Requests waiting for a cold start, over all pools. */
+  public int coldStartQueueDepth() {
+    return coldQueue.depth();
+  }
+
+  /** The pool of {@code definition}, or {@code null}. */
+  public WarmPool pool(RuntimeDefinition definition) {
+    return pools.get(key(definition));
+  }
+
+  /** Closes every pool (stopping its ready sandboxes). */
+  public synchronized Future<Void> close() {
+    List<Future<Void>> closing = new ArrayList<>();
+    for (WarmPool p : pools.values()) {
+      listener.poolClosed(p);
+      closing.add(p.close());
+    }
+    pools.clear();
+    return Future.join(closing).mapEmpty();
+  }
+}

@@ -1,0 +1,360 @@
+package io.agentcube.sandbox.process;
+
+import io.agentcube.runtime.RuntimeDefinition;
+import io.agentcube.runtime.RuntimeKind;
+import io.agentcube.runtime.TargetPort;
+import io.agentcube.sandbox.Sandbox;
+import io.agentcube.sandbox.SandboxBackend;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.SocketAddress;
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded backend: each sandbox is an OS process tree in its own working directory.
+ *
+ * <h2>Lifecycle of one sandbox</h2>
+ * <ol>
+ *   <li><b>spawn</b> (worker thread): make {@code stateDir/sandboxes/<name>}, write the
+ *       {@link SandboxMarker}, pick a free loopback port per target port, build the environment
+ *       (the proxy's own, the template's {@code env} with {@code $(VAR)} expanded, then
+ *       {@code PORT}, {@code AGENTCUBE_PORT_<NAME>} and friends, which win), expand
+ *       {@code $(VAR)} in command and args, start the process with output to
+ *       {@code sandbox.log}.</li>
+ *   <li><b>ready</b>: connect attempts to the first port with a short backoff (2 ms growing to
+ *       50 ms); the process's exit fails the start at once, with the tail of its log.</li>
+ *   <li><b>stop</b>: SIGTERM to the process and every descendant, SIGKILL to what is left after the
+ *       grace period, then the directory is removed. Idempotent.</li>
+ *   <li><b>lost</b>: a ready sandbox whose process exits without {@link #stop} is cleaned up and
+ *       reported to the lost handler once.</li>
+ * </ol>
+ * On {@link #create} leftovers of a crashed proxy (markers whose owner is dead) are killed and
+ * removed; on {@link #close} every live sandbox is stopped.
+ *
+ * <p>Thread-safe. Blocking work (spawn, /proc walks, file deletion) runs on worker threads.
+ */
+public final class ProcessBackend implements SandboxBackend {
+
+  private static final Logger log = LoggerFactory.getLogger(ProcessBackend.class);
+  private static final String LOG_FILE = "sandbox.log";
+
+  private final Vertx vertx;
+  private final ProcessBackendOptions options;
+  private final Path sandboxesDir;
+  private final NetClient probe;
+  private final PortAllocator ports = new PortAllocator();
+  private final SandboxMarker self = SandboxMarker.self();
+  /** Live sandboxes: an entry from spawn until stopped or lost (bounded by pools + sessions). */
+  private final Map<String, ProcessSandbox> live = new ConcurrentHashMap<>();
+  private volatile Consumer<Sandbox> lostHandler = s -> { };
+
+  private ProcessBackend(Vertx vertx, ProcessBackendOptions options) {
+    this.vertx = vertx;
+    this.options = options;
+    this.sandboxesDir = options.stateDir().resolve("sandboxes");
+    this.probe = vertx.createNetClient(new NetClientOptions().setConnectTimeout(1000));
+  }
+
+  /** Creates the backend: prepares the state directory and removes a crashed proxy's leftovers. */
+  public static Future<ProcessBackend> create(Vertx vertx, ProcessBackendOptions options) {
+    ProcessBackend backend = new ProcessBackend(vertx, options);
+    return vertx.executeBlocking(() -> {
+      Files.createDirectories(backend.sandboxesDir);
+      backend.removeLeftovers();
+      return backend;
+    });
+  }
+
+  @Override
+  public String name() {
+    return "process";
+  }
+
+  @Override
+  public List<String> problems(RuntimeDefinition d) {
+    List<String> problems = new ArrayList<>();
+    if (d.template().command().isEmpty() && d.template().args().isEmpty()) {
+      boolean agent = d.ref().kind() == RuntimeKind.AGENT_RUNTIME;
+      if (agent) {
+        problems.add("spec.podTemplate.spec.containers[0].command: required by the process backend"
+            + " (it runs the command as a local process; an image alone cannot be run)");
+      } else if (options.sandboxdCommand().isEmpty()) {
+        problems.add("spec.template.command: required: no bundled sandboxd is configured"
+            + " (process.sandboxdCommand)");
+      }
+    }
+    return problems;
+  }
+
+  @Override
+  public void onLost(Consumer<Sandbox> handler) {
+    this.lostHandler = handler;
+  }
+
+  /** Sandboxes running now. */
+  public int size() {
+    return live.size();
+  }
+
+  @Override
+  public Future<Sandbox> start(RuntimeDefinition definition) {
+    return vertx.executeBlocking(() -> spawn(definition), false)
+        .compose(sandbox -> awaitReady(sandbox)
+            .recover(err -> stop(sandbox).transform(x -> Future.failedFuture(err))));
+  }
+
+  private ProcessSandbox spawn(RuntimeDefinition d) throws IOException {
+    String suffix = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    String id = "sbx-" + suffix;
+    String name = d.ref().name() + "-" + d.version() + "-" + suffix;
+    Path dir = Files.createDirectories(sandboxesDir.resolve(name));
+    self.write(dir);
+
+    List<TargetPort> targetPorts = d.ports();
+    SocketAddress[] addresses = new SocketAddress[targetPorts.size()];
+    Map<String, String> platform = new HashMap<>();
+    for (int i = 0; i < targetPorts.size(); i++) {
+      int port = ports.allocate();
+      addresses[i] = SocketAddress.inetSocketAddress(port, "127.0.0.1");
+      if (i == 0) {
+        platform.put("PORT", Integer.toString(port));
+      }
+      String portName = targetPorts.get(i).name();
+      if (portName != null) {
+        platform.put("AGENTCUBE_PORT_" + portName.toUpperCase(Locale.ROOT).replace('-', '_'),
+            Integer.toString(port));
+      }
+    }
+    platform.put("AGENTCUBE_SANDBOX_ID", id);
+    platform.put("AGENTCUBE_SANDBOX_NAME", name);
+    platform.put("AGENTCUBE_NAMESPACE", d.ref().namespace());
+    platform.put("AGENTCUBE_RUNTIME", d.ref().name());
+    platform.put("AGENTCUBE_RUNTIME_VERSION", d.version());
+    platform.put("AGENTCUBE_SANDBOX_DIR", dir.toString());
+    if (d.source() != null && Files.exists(Path.of(d.source()))) {
+      platform.put("AGENTCUBE_RUNTIME_DIR", Path.of(d.source()).toAbsolutePath().getParent().toString());
+    }
+    platform.putAll(options.extraEnv().apply(d));
+
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.putAll(platform);
+    // Template variables may refer to the platform ones and to earlier template ones.
+    for (Map.Entry<String, String> e : d.template().env().entrySet()) {
+      if (!platform.containsKey(e.getKey())) {
+        env.put(e.getKey(), EnvExpander.expand(e.getValue(), env));
+      }
+    }
+    List<String> command = new ArrayList<>();
+    List<String> base = d.template().command().isEmpty() && d.ref().kind() == RuntimeKind.CODE_INTERPRETER
+        ? options.sandboxdCommand() : d.template().command();
+    for (String s : base) {
+      command.add(EnvExpander.expand(s, env));
+    }
+    for (String s : d.template().args()) {
+      command.add(EnvExpander.expand(s, env));
+    }
+
+    Path workDir = dir;
+    if (d.template().workingDir() != null && !d.template().workingDir().startsWith("/")) {
+      workDir = Files.createDirectories(dir.resolve(d.template().workingDir()).normalize());
+    }
+    ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(LOG_FILE).toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    pb.environment().clear();
+    pb.environment().putAll(env);
+    Process process;
+    try {
+      process = pb.start();
+    } catch (IOException e) {
+      deleteTree(dir);
+      throw new IOException("cannot run " + command + ": " + e.getMessage(), e);
+    }
+    ProcessSandbox sandbox = new ProcessSandbox(id, name, d, addresses, dir, process);
+    live.put(id, sandbox);
+    self.withProcess(process.toHandle()).write(dir);
+    log.debug("sandbox spawned runtime={} sandbox={} pid={} port={}", d.label(), id, process.pid(),
+        addresses[0].port());
+    return sandbox;
+  }
+
+  /** Completes when the first port accepts a connection; fails at once if the process exits. */
+  private Future<Sandbox> awaitReady(ProcessSandbox sandbox) {
+    Promise<Sandbox> ready = Promise.promise();
+    long deadline = System.nanoTime() + options.readyTimeout().toNanos();
+    sandbox.process.onExit().thenAccept(p -> {
+      if (ready.tryFail("sandbox process exited with code " + p.exitValue()
+          + " before it was ready; its output ends with: " + tail(sandbox.dir().resolve(LOG_FILE)))) {
+        return;
+      }
+      if (!sandbox.stopping.getAndSet(true)) {
+        lost(sandbox, p.exitValue());
+      }
+    });
+    connectOnce(sandbox, ready, deadline, 2);
+    return ready.future();
+  }
+
+  private void connectOnce(ProcessSandbox sandbox, Promise<Sandbox> ready, long deadline, long delayMs) {
+    if (ready.future().isComplete()) {
+      return;
+    }
+    probe.connect(sandbox.address(0)).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ar.result().close();
+        ready.tryComplete(sandbox);
+      } else if (System.nanoTime() - deadline > 0) {
+        ready.tryFail("sandbox did not accept connections on " + sandbox.address(0) + " within "
+            + options.readyTimeout().toSeconds() + "s");
+      } else if (!ready.future().isComplete()) {
+        vertx.setTimer(delayMs, id -> connectOnce(sandbox, ready, deadline,
+            Math.min(50, delayMs + delayMs / 2 + 1)));
+      }
+    });
+  }
+
+  private void lost(ProcessSandbox sandbox, int exitCode) {
+    live.remove(sandbox.id());
+    log.warn("sandbox exited by itself sandbox={} runtime={} exit={}", sandbox.id(),
+        sandbox.definition().label(), exitCode);
+    sandbox.stopped = killTree(sandbox);
+    lostHandler.accept(sandbox);
+  }
+
+  @Override
+  public Future<Void> stop(Sandbox s) {
+    ProcessSandbox sandbox = (ProcessSandbox) s;
+    if (sandbox.stopping.getAndSet(true)) {
+      Future<Void> stopped = sandbox.stopped;
+      return stopped != null ? stopped : Future.succeededFuture();
+    }
+    live.remove(sandbox.id());
+    log.debug("sandbox stopping sandbox={} pid={}", sandbox.id(), sandbox.pid());
+    Future<Void> stopped = killTree(sandbox);
+    sandbox.stopped = stopped;
+    return stopped;
+  }
+
+  /** SIGTERM to the tree, SIGKILL after the grace period, then the directory goes. */
+  private Future<Void> killTree(ProcessSandbox sandbox) {
+    return vertx.executeBlocking(() -> {
+      List<ProcessHandle> tree = new ArrayList<>();
+      tree.add(sandbox.process.toHandle());
+      try (Stream<ProcessHandle> d = sandbox.process.descendants()) {
+        d.forEach(tree::add);
+      }
+      tree.forEach(ProcessHandle::destroy);
+      return tree;
+    }, false).compose(tree -> awaitExit(tree, options.stopGracePeriod().toMillis())
+        .compose(allGone -> {
+          if (allGone) {
+            return Future.succeededFuture(true);
+          }
+          tree.forEach(ProcessHandle::destroyForcibly);
+          return awaitExit(tree, 5_000);
+        }))
+        .compose(x -> vertx.executeBlocking(() -> {
+          deleteTree(sandbox.dir());
+          return null;
+        }, false));
+  }
+
+  /** Completes with whether every process in {@code tree} exited within {@code timeoutMs}. */
+  private Future<Boolean> awaitExit(List<ProcessHandle> tree, long timeoutMs) {
+    Promise<Boolean> done = Promise.promise();
+    long timer = vertx.setTimer(Math.max(1, timeoutMs), id -> done.tryComplete(false));
+    java.util.concurrent.CompletableFuture
+        .allOf(tree.stream().map(ProcessHandle::onExit).toArray(java.util.concurrent.CompletableFuture[]::new))
+        .thenRun(() -> {
+          vertx.cancelTimer(timer);
+          done.tryComplete(true);
+        });
+    return done.future();
+  }
+
+  @Override
+  public Future<Void> close() {
+    List<Future<Void>> stops = new ArrayList<>();
+    for (ProcessSandbox s : List.copyOf(live.values())) {
+      stops.add(stop(s));
+    }
+    return Future.join(stops).eventually(() -> probe.close()).mapEmpty();
+  }
+
+  /** Kills and removes what a crashed proxy left in the state directory. Blocking. */
+  private void removeLeftovers() throws IOException {
+    List<Path> dirs;
+    try (Stream<Path> list = Files.list(sandboxesDir)) {
+      dirs = list.filter(Files::isDirectory).toList();
+    }
+    int removed = 0;
+    for (Path dir : dirs) {
+      var marker = SandboxMarker.read(dir);
+      if (marker.isPresent() && marker.get().ownerAlive()) {
+        continue; // another running proxy's sandbox
+      }
+      marker.flatMap(SandboxMarker::process).ifPresent(p -> {
+        List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
+        tree.add(p);
+        tree.forEach(ProcessHandle::destroyForcibly);
+      });
+      deleteTree(dir);
+      removed++;
+    }
+    if (removed > 0) {
+      log.info("removed leftover sandboxes of a previous run count={} dir={}", removed, sandboxesDir);
+    }
+  }
+
+  static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("could not remove sandbox directory dir={} cause={}", dir, e.getMessage());
+    }
+  }
+
+  private static String tail(Path file) {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      long len = f.length();
+      int n = (int) Math.min(len, 600);
+      byte[] buf = new byte[n];
+      f.seek(len - n);
+      f.readFully(buf);
+      return new String(buf, StandardCharsets.UTF_8).strip();
+    } catch (IOException e) {
+      return "(no output)";
+    }
+  }
+}
