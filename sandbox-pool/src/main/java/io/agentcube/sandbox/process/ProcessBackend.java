@@ -250,9 +250,9 @@ public final class ProcessBackend implements SandboxBackend {
       Future<Void> stopped = sandbox.stopped;
       return stopped != null ? stopped : Future.succeededFuture();
     }
-    live.remove(sandbox.id());
     log.debug("sandbox stopping sandbox={} pid={}", sandbox.id(), sandbox.pid());
-    Future<Void> stopped = killTree(sandbox);
+    // Stays in `live` until it is gone, so that close() waits for stops already under way.
+    Future<Void> stopped = killTree(sandbox).andThen(x -> live.remove(sandbox.id()));
     sandbox.stopped = stopped;
     return stopped;
   }

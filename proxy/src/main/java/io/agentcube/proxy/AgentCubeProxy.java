@@ -1,0 +1,285 @@
+package io.agentcube.proxy;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.agentcube.error.AgentCubeException;
+import io.agentcube.error.ErrorCode;
+import io.agentcube.proxy.config.ProxyConfig;
+import io.agentcube.proxy.metrics.ProxyMetrics;
+import io.agentcube.proxy.metrics.Route;
+import io.agentcube.runtime.RuntimeFiles;
+import io.agentcube.runtime.RuntimeRegistry;
+import io.agentcube.sandbox.PoolOptions;
+import io.agentcube.sandbox.SandboxPools;
+import io.agentcube.sandbox.process.ProcessBackend;
+import io.agentcube.sandbox.process.ProcessBackendOptions;
+import io.agentcube.session.SessionStoreOptions;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.httpproxy.HttpProxy;
+import io.vertx.httpproxy.ProxyOptions;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running proxy: wires backend, pools, sessions, forwarding and the HTTP API together, in one
+ * place, in the order they depend on each other. {@link #start} returns once the listener is bound
+ * and the runtimes are loaded; {@link #close} stops accepting, ends every session, stops every
+ * sandbox and closes Vert.x.
+ */
+public final class AgentCubeProxy {
+
+  private static final Logger log = LoggerFactory.getLogger(AgentCubeProxy.class);
+
+  private final ProxyConfig config;
+  private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
+  private final ProxyMetrics metrics;
+  private final RuntimeRegistry runtimes = new RuntimeRegistry();
+  private final AtomicBoolean ready = new AtomicBoolean();
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private ProcessBackend backend;
+  private SandboxPools pools;
+  private SessionRouter sessions;
+  private HttpClient client;
+  private HttpServer server;
+  private Future<Void> closed;
+
+  private AgentCubeProxy(ProxyConfig config) {
+    this.config = config;
+    int loops = config.integer("server.eventLoops");
+    VertxOptions options = new VertxOptions();
+    if (loops > 0) {
+      options.setEventLoopPoolSize(loops);
+    }
+    this.vertx = Vertx.vertx(options);
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    this.metrics = new ProxyMetrics(registry);
+  }
+
+  /** Starts a proxy with the system clock and Caffeine's system scheduler. */
+  public static Future<AgentCubeProxy> start(ProxyConfig config) {
+    return start(config, Ticker.systemTicker(), Scheduler.systemScheduler());
+  }
+
+  /**
+   * Starts a proxy whose session deadlines follow {@code ticker}; tests pass a fake ticker and
+   * {@link Scheduler#disabledScheduler()}, then call {@link #reap()}.
+   */
+  public static Future<AgentCubeProxy> start(ProxyConfig config, Ticker ticker, Scheduler scheduler) {
+    AgentCubeProxy proxy = new AgentCubeProxy(config);
+    return proxy.doStart(ticker, scheduler)
+        .map(proxy)
+        .recover(err -> proxy.close().transform(x -> Future.failedFuture(err)));
+  }
+
+  private Future<Void> doStart(Ticker ticker, Scheduler scheduler) {
+    return ProcessBackend.create(vertx, processOptions()).compose(b -> {
+      backend = b;
+      pools = new SandboxPools(backend, vertx, poolOptions(), metrics);
+      sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
+          config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
+          ticker, Clock.systemUTC(), scheduler, pools, backend, metrics);
+      metrics.bind(() -> sessions.store().size(), pools::coldStartQueueDepth);
+      return loadRuntimes();
+    }).compose(v -> listen()).onSuccess(v -> {
+      ready.set(true);
+      log.info("agentcube-proxy listening on http://{}:{} backend={} runtimes={}",
+          config.string("server.host"), port(), backend.name(), runtimes.all().size());
+    });
+  }
+
+  private ProcessBackendOptions processOptions() {
+    String dir = config.string("process.stateDir");
+    Path stateDir = dir.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir"), "agentcube-proxy") : Path.of(dir);
+    return new ProcessBackendOptions(stateDir, config.duration("process.readyTimeout"),
+        config.duration("process.stopGracePeriod"), config.list("process.sandboxdCommand"), null);
+  }
+
+  private PoolOptions poolOptions() {
+    return new PoolOptions(config.integer("pool.maxConcurrentStarts"),
+        config.integer("pool.maxColdStartQueue"), config.duration("pool.startTimeout"),
+        config.duration("pool.retryAfter"), config.duration("pool.refillBackoffMax"));
+  }
+
+  private Future<Void> loadRuntimes() {
+    List<Path> dirs = config.list("runtimes.dirs").stream().map(Path::of).toList();
+    return vertx.executeBlocking(() -> RuntimeFiles.load(dirs, backend::problems)).compose(loaded -> {
+      for (String error : loaded.errors()) {
+        log.error("runtime not loaded: {}", error);
+      }
+      runtimes.replace(loaded.runtimes());
+      loaded.runtimes().forEach(d -> log.info("runtime loaded kind={} runtime={} version={} warmPoolSize={} source={}",
+          d.ref().kind().kind(), d.label(), d.version(), d.warmPoolSize(), d.source()));
+      return pools.sync(loaded.runtimes());
+    });
+  }
+
+  private Future<Void> listen() {
+    client = vertx.createHttpClient(new HttpClientOptions()
+            .setKeepAlive(true)
+            .setTcpNoDelay(true)
+            .setKeepAliveTimeout(60)
+            .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
+            .setMaxHeaderSize(config.integer("server.maxHeaderSize")),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(config.integer("upstream.maxConnectionsPerSandbox")));
+    InvocationInterceptor invocations = new InvocationInterceptor(runtimes, sessions, metrics,
+        config.duration("upstream.idleTimeout").toMillis(), config.duration("upstream.connectTimeout").toMillis());
+    HttpProxy proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
+        .origin(invocations)
+        .addInterceptor(invocations, true);
+
+    Router router = Router.router(vertx);
+    new ControlPlaneRoutes(vertx, runtimes, sessions, pools)
+        .mount(router, config.integer("server.maxControlBodySize"));
+    router.get("/health/live").handler(rc -> ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")));
+    router.get("/health/ready").handler(rc -> {
+      if (!ready.get() || closing.get()) {
+        throw new AgentCubeException(ErrorCode.NOT_READY, "not ready: starting or shutting down");
+      }
+      ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")
+          .put("backend", backend.name()).put("runtimes", runtimes.all().size()));
+    });
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
+    router.route().last().handler(rc -> {
+      throw AgentCubeException.stackless(ErrorCode.NOT_FOUND,
+          "no route for " + rc.request().method() + " " + rc.request().path());
+    });
+    router.route().failureHandler(rc -> ApiErrors.send(rc.response(), failureOf(rc)));
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.string("server.host"))
+        .setPort(config.integer("server.port"))
+        .setTcpNoDelay(true)
+        .setMaxHeaderSize(config.integer("server.maxHeaderSize"))
+        .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
+        .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
+    server = vertx.createHttpServer(options)
+        .invalidRequestHandler(AgentCubeProxy::invalidRequest)
+        .requestHandler(req -> dispatch(req, proxy, router));
+    return server.listen().mapEmpty();
+  }
+
+  /** Every request: metrics around it; invocations straight to the forwarder, the rest to the router. */
+  private void dispatch(HttpServerRequest req, HttpProxy proxy, Router router) {
+    long t0 = System.nanoTime();
+    Route route = Route.of(req.path());
+    metrics.requestStarted();
+    AtomicBoolean recorded = new AtomicBoolean();
+    Runnable record = () -> {
+      if (recorded.compareAndSet(false, true)) {
+        metrics.requestEnded(route, req.response().getStatusCode(), System.nanoTime() - t0);
+      }
+    };
+    req.response().endHandler(v -> record.run());
+    req.response().closeHandler(v -> record.run());
+    if (route == Route.INVOKE_AGENT_RUNTIME || route == Route.INVOKE_CODE_INTERPRETER) {
+      proxy.handle(req);
+    } else {
+      router.handle(req);
+    }
+  }
+
+  private static Throwable failureOf(io.vertx.ext.web.RoutingContext rc) {
+    if (rc.failure() != null) {
+      return rc.failure();
+    }
+    return switch (rc.statusCode()) {
+      case 413 -> AgentCubeException.stackless(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large");
+      case 404 -> AgentCubeException.stackless(ErrorCode.NOT_FOUND, "not found");
+      case 405 -> AgentCubeException.stackless(ErrorCode.METHOD_NOT_ALLOWED,
+          "method " + rc.request().method() + " not allowed on " + rc.request().path());
+      case 400 -> AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "bad request");
+      default -> new AgentCubeException(ErrorCode.INTERNAL, "internal error (status " + rc.statusCode() + ")");
+    };
+  }
+
+  /** Requests Vert.x could not decode (too long headers or line, bad syntax) get JSON errors too. */
+  private static void invalidRequest(HttpServerRequest req) {
+    Throwable cause = req.decoderResult().cause();
+    String text = cause == null ? "malformed request" : String.valueOf(cause.getMessage());
+    ErrorCode code = ErrorCode.BAD_REQUEST;
+    if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
+      code = text.contains("header") ? ErrorCode.HEADERS_TOO_LARGE : ErrorCode.BAD_REQUEST;
+    }
+    req.response().putHeader("connection", "close");
+    ApiErrors.send(req.response(), AgentCubeException.stackless(code, text))
+        .onComplete(ar -> req.connection().close());
+  }
+
+  /** The bound port (useful with {@code server.port: 0}). */
+  public int port() {
+    return server.actualPort();
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public SessionRouter sessions() {
+    return sessions;
+  }
+
+  public SandboxPools pools() {
+    return pools;
+  }
+
+  public ProcessBackend backend() {
+    return backend;
+  }
+
+  /** Runs pending session expiry now (tests with a fake ticker). */
+  public void reap() {
+    sessions.store().cleanUp();
+  }
+
+  /** Stops accepting, ends every session, stops every sandbox, closes Vert.x. Idempotent. */
+  public synchronized Future<Void> close() {
+    if (closed != null) {
+      return closed;
+    }
+    closing.set(true);
+    Future<Void> stopServer = server == null ? Future.succeededFuture() : server.close();
+    closed = stopServer.transform(x -> {
+      if (sessions != null) {
+        sessions.close();
+      }
+      return pools == null ? Future.succeededFuture() : pools.close();
+    }).transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
+        .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close());
+    // Vert.x is closed from a thread that is not one of its own: a close future bound to an
+    // event loop would try to report on that loop after it has terminated.
+    Promise<Void> done = Promise.promise();
+    closed.onComplete(x -> java.util.concurrent.CompletableFuture.runAsync(() ->
+        vertx.close().onComplete(ar -> {
+          log.info("agentcube-proxy stopped");
+          done.handle(ar);
+        })));
+    closed = done.future();
+    return closed;
+  }
+}

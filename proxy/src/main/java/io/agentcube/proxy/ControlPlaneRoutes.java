@@ -1,0 +1,258 @@
+package io.agentcube.proxy;
+
+import io.agentcube.error.AgentCubeException;
+import io.agentcube.error.ErrorCode;
+import io.agentcube.runtime.Durations;
+import io.agentcube.runtime.RuntimeDefinition;
+import io.agentcube.runtime.RuntimeKind;
+import io.agentcube.runtime.RuntimeRegistry;
+import io.agentcube.runtime.TargetPort;
+import io.agentcube.sandbox.Sandbox;
+import io.agentcube.sandbox.SandboxPools;
+import io.agentcube.sandbox.WarmPool;
+import io.agentcube.session.Session;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * The control plane on the proxy's port: AgentCube's WorkloadManager API ({@code POST
+ * /v1/agent-runtime}, {@code POST /v1/code-interpreter}, {@code DELETE
+ * /v1/{kind}/sessions/{id}}), our session API ({@code /v1/sessions}) and the runtime listing.
+ * Every failure goes through {@link ApiErrors}.
+ */
+final class ControlPlaneRoutes {
+
+  private static final int DEFAULT_PAGE = 100;
+  private static final int MAX_PAGE = 1000;
+
+  private final Vertx vertx;
+  private final RuntimeRegistry runtimes;
+  private final SessionRouter sessions;
+  private final SandboxPools pools;
+
+  ControlPlaneRoutes(Vertx vertx, RuntimeRegistry runtimes, SessionRouter sessions, SandboxPools pools) {
+    this.vertx = vertx;
+    this.runtimes = runtimes;
+    this.sessions = sessions;
+    this.pools = pools;
+  }
+
+  void mount(Router router, long maxBodySize) {
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodySize);
+    for (RuntimeKind kind : RuntimeKind.values()) {
+      router.post("/v1/" + kind.controlSegment()).handler(body).handler(rc -> create(rc, kind));
+      router.delete("/v1/" + kind.controlSegment() + "/sessions/:id").handler(this::delete);
+    }
+    router.get("/v1/sessions").handler(this::list);
+    router.get("/v1/sessions/:id").handler(this::get);
+    router.delete("/v1/sessions/:id").handler(this::delete);
+    router.post("/v1/sessions/:id/keepalive").handler(body).handler(this::keepalive);
+    router.get("/v1/namespaces/:ns/runtimes").handler(this::runtimes);
+  }
+
+  private void create(RoutingContext rc, RuntimeKind kind) {
+    JsonObject in = jsonBody(rc);
+    String name = in.getValue("name") instanceof String s ? s : null;
+    if (name == null || name.isEmpty()) {
+      throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "name: required (the "
+          + kind.kind() + " to start a session of)");
+    }
+    String namespace = in.getValue("namespace") instanceof String s && !s.isEmpty() ? s : "default";
+    RuntimeDefinition definition = runtimes.find(kind, namespace, name);
+    if (definition == null) {
+      throw AgentCubeException.stackless(ErrorCode.RUNTIME_NOT_FOUND,
+          kind.kind() + " " + namespace + "/" + name + " not found");
+    }
+    sessions.open(definition).onComplete(ar -> {
+      if (ar.failed()) {
+        rc.fail(ar.cause());
+        return;
+      }
+      Session<Sandbox> s = ar.result();
+      Sandbox sandbox = s.binding();
+      JsonObject out = new JsonObject()
+          .put("sessionId", s.id())
+          .put("sandboxId", sandbox.id())
+          .put("sandboxName", sandbox.name())
+          .put("entryPoints", entryPoints(sandbox));
+      rc.response().putHeader(InvocationInterceptor.SESSION_HEADER, s.id());
+      json(rc, 200, out);
+    });
+  }
+
+  private void delete(RoutingContext rc) {
+    String id = rc.pathParam("id");
+    if (!sessions.delete(id)) {
+      throw sessions.notFound(id);
+    }
+    json(rc, 200, new JsonObject().put("sessionId", id).put("status", "deleted"));
+  }
+
+  private void get(RoutingContext rc) {
+    String id = rc.pathParam("id");
+    Session<Sandbox> s = sessions.store().get(id);
+    if (s == null) {
+      throw sessions.notFound(id);
+    }
+    json(rc, 200, toJson(s));
+  }
+
+  private void keepalive(RoutingContext rc) {
+    String id = rc.pathParam("id");
+    JsonObject in = rc.body().length() == 0 ? new JsonObject() : jsonBody(rc);
+    Session<Sandbox> current = sessions.store().get(id);
+    if (current == null) {
+      throw sessions.notFound(id);
+    }
+    Duration timeout = current.idleTimeout();
+    if (in.getValue("timeout") != null) {
+      try {
+        timeout = Durations.parse(String.valueOf(in.getValue("timeout")));
+      } catch (IllegalArgumentException e) {
+        throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "timeout: " + e.getMessage());
+      }
+    }
+    Session<Sandbox> s = sessions.store().keepalive(id, timeout);
+    if (s == null) {
+      throw sessions.notFound(id);
+    }
+    json(rc, 200, toJson(s));
+  }
+
+  private void list(RoutingContext rc) {
+    String namespace = rc.queryParams().get("namespace");
+    String runtime = rc.queryParams().get("runtime");
+    String kindParam = rc.queryParams().get("kind");
+    RuntimeKind kind = null;
+    if (kindParam != null) {
+      kind = RuntimeKind.fromControlSegment(kindParam);
+      if (kind == null) {
+        kind = RuntimeKind.fromKind(kindParam);
+      }
+      if (kind == null) {
+        throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST,
+            "kind: must be agent-runtime or code-interpreter, was '" + kindParam + "'");
+      }
+    }
+    int limit = intParam(rc, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
+    String after = rc.queryParams().get("continue");
+    RuntimeKind k = kind;
+    Predicate<Session<Sandbox>> filter = s -> {
+      var ref = s.binding().definition().ref();
+      return (namespace == null || ref.namespace().equals(namespace))
+          && (runtime == null || ref.name().equals(runtime))
+          && (k == null || ref.kind() == k)
+          && (after == null || s.id().compareTo(after) > 0);
+    };
+    List<Session<Sandbox>> page = sessions.store().snapshot(filter).stream()
+        .sorted(Comparator.comparing(Session::id)).limit(limit + 1L).toList();
+    JsonArray items = new JsonArray();
+    page.stream().limit(limit).forEach(s -> items.add(toJson(s)));
+    json(rc, 200, new JsonObject().put("items", items)
+        .put("continue", page.size() > limit ? page.get(limit - 1).id() : null));
+  }
+
+  private void runtimes(RoutingContext rc) {
+    String ns = rc.pathParam("ns");
+    JsonArray items = new JsonArray();
+    runtimes.all().stream().filter(d -> d.ref().namespace().equals(ns))
+        .sorted(Comparator.comparing((RuntimeDefinition d) -> d.ref().kind()).thenComparing(d -> d.ref().name()))
+        .forEach(d -> {
+          WarmPool pool = pools.pool(d);
+          long active = sessions.store().snapshot(s -> s.binding().definition().ref().equals(d.ref())).size();
+          items.add(new JsonObject()
+              .put("kind", d.ref().kind().kind())
+              .put("namespace", d.ref().namespace())
+              .put("name", d.ref().name())
+              .put("source", d.source())
+              .put("status", new JsonObject()
+                  .put("ready", pool != null)
+                  .put("defaultVersion", d.version())
+                  .put("versions", new JsonObject().put(d.version(), d.templateHash()))
+                  .put("warmPool", new JsonObject().put("desired", d.warmPoolSize())
+                      .put("ready", pool == null ? 0 : pool.ready()))
+                  .put("activeSessions", active)));
+        });
+    json(rc, 200, new JsonObject().put("items", items));
+  }
+
+  static JsonObject toJson(Session<Sandbox> s) {
+    Sandbox sandbox = s.binding();
+    RuntimeDefinition d = sandbox.definition();
+    return new JsonObject()
+        .put("sessionId", s.id())
+        .put("kind", d.ref().kind().kind())
+        .put("namespace", d.ref().namespace())
+        .put("name", d.ref().name())
+        .put("version", d.version())
+        .put("sandboxId", sandbox.id())
+        .put("sandboxName", sandbox.name())
+        .put("createdAt", s.createdAt().toString())
+        .put("lastActivity", s.lastActivity().toString())
+        .put("idleDeadline", s.idleDeadline().toString())
+        .put("hardDeadline", s.hardDeadline().toString())
+        .put("sessionTimeout", Durations.format(d.sessionTimeout()))
+        .put("maxSessionDuration", Durations.format(d.maxSessionDuration()))
+        .put("inFlight", s.inFlight())
+        .put("entryPoints", entryPoints(sandbox));
+  }
+
+  static JsonArray entryPoints(Sandbox sandbox) {
+    JsonArray points = new JsonArray();
+    List<TargetPort> ports = sandbox.definition().ports();
+    for (int i = 0; i < ports.size(); i++) {
+      TargetPort p = ports.get(i);
+      var address = sandbox.address(i);
+      points.add(new JsonObject()
+          .put("path", p.pathPrefix() == null ? "/" : p.pathPrefix())
+          .put("protocol", p.protocol().name())
+          .put("endpoint", address.host() + ":" + address.port()));
+    }
+    return points;
+  }
+
+  private static JsonObject jsonBody(RoutingContext rc) {
+    try {
+      Object value = rc.body().buffer() == null ? null : rc.body().buffer().toJson();
+      if (value instanceof JsonObject o) {
+        return o;
+      }
+    } catch (DecodeException e) {
+      throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "body: not valid JSON: " + e.getMessage());
+    }
+    throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "body: must be a JSON object");
+  }
+
+  private static int intParam(RoutingContext rc, String name, int dflt, int min, int max) {
+    String v = rc.queryParams().get(name);
+    if (v == null) {
+      return dflt;
+    }
+    try {
+      int i = Integer.parseInt(v);
+      if (i >= min && i <= max) {
+        return i;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST,
+        name + ": must be an integer from " + min + " to " + max + ", was '" + v + "'");
+  }
+
+  static void json(RoutingContext rc, int status, JsonObject body) {
+    rc.response().setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body.toBuffer());
+  }
+}

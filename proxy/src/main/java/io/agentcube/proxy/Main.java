@@ -1,0 +1,70 @@
+package io.agentcube.proxy;
+
+import io.agentcube.proxy.config.ConfigException;
+import io.agentcube.proxy.config.ProxyConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code java -jar agentcube-proxy.jar [--config conf/agentcube.yaml] [--key=value ...]}.
+ *
+ * <p>Exit codes: 0 after a normal stop (SIGTERM, SIGINT), 1 when start-up fails, 2 for a bad
+ * configuration (the message names the key).
+ */
+public final class Main {
+
+  private Main() {}
+
+  public static void main(String[] argv) {
+    List<String> args = Arrays.asList(argv);
+    if (args.contains("--help") || args.contains("-h")) {
+      System.out.println("usage: agentcube-proxy [--config FILE] [--<key>=<value> ...]\n"
+          + "keys and defaults: docs/configuration.md; env AGENTCUBE_<KEY> overrides the file,"
+          + " flags override both");
+      return;
+    }
+    ProxyConfig config;
+    try {
+      config = ProxyConfig.load(configFile(args), System.getenv(), args);
+    } catch (ConfigException e) {
+      System.err.println("agentcube-proxy: configuration error: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    AgentCubeProxy proxy;
+    try {
+      proxy = AgentCubeProxy.start(config).toCompletionStage().toCompletableFuture()
+          .get(config.duration("process.readyTimeout").toSeconds() + 60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      System.err.println("agentcube-proxy: start-up failed: " + cause);
+      System.exit(1);
+      return;
+    }
+    long stopSeconds = config.duration("shutdown.timeout").toSeconds();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        proxy.close().toCompletionStage().toCompletableFuture().get(stopSeconds, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("agentcube-proxy: shutdown incomplete: " + e);
+      }
+    }, "agentcube-shutdown"));
+  }
+
+  private static Path configFile(List<String> args) {
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.startsWith("--config=")) {
+        return Path.of(a.substring("--config=".length()));
+      }
+      if (a.equals("--config") && i + 1 < args.size()) {
+        return Path.of(args.get(i + 1));
+      }
+    }
+    Path dflt = Path.of("conf", "agentcube.yaml");
+    return Files.exists(dflt) ? dflt : null;
+  }
+}
