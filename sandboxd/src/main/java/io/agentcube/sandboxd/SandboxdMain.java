@@ -1,0 +1,69 @@
+package io.agentcube.sandboxd;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.Map;
+
+/**
+ * Entry point: {@code java -jar agentcube-sandboxd.jar [--workspace DIR] [--port N] [--host H]
+ * [--no-auth]} (all flags in {@link SandboxdOptions}).
+ *
+ * <p>On success it prints exactly one line to stdout, {@code sandboxd listening on port N}, so a
+ * launcher that asked for port 0 can read the port; logs go to stderr. It exits with 2 on a
+ * configuration error (including a missing {@code PICOD_AUTH_PUBLIC_KEY} without
+ * {@code --no-auth}) and 1 when it cannot listen, in both cases with one line on stderr saying
+ * why. SIGTERM stops the server and kills running commands.
+ */
+public final class SandboxdMain {
+
+  /** Exit status for a bad flag, variable or key. */
+  public static final int EXIT_CONFIG = 2;
+  /** Exit status when the workspace or the port cannot be had. */
+  public static final int EXIT_START = 1;
+
+  private SandboxdMain() {}
+
+  public static void main(String[] args) {
+    int status = run(args, System.getenv(), System.out, System.err);
+    if (status != 0) {
+      System.exit(status);
+    }
+  }
+
+  /**
+   * Starts sandboxd and returns 0 while it keeps running on its own threads, or the exit status
+   * of a failed start.
+   */
+  static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+    SandboxdOptions options;
+    try {
+      options = SandboxdOptions.parse(args, env);
+      if (options.help()) {
+        out.println(SandboxdOptions.usage());
+        return 0;
+      }
+      options.validate();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      err.println("sandboxd: " + e.getMessage());
+      err.println(SandboxdOptions.usage());
+      return EXIT_CONFIG;
+    }
+    SandboxdServer server;
+    try {
+      server = SandboxdServer.start(options);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      err.println("sandboxd: " + e.getMessage());
+      return EXIT_CONFIG;
+    } catch (IOException e) {
+      err.println("sandboxd: " + e.getMessage());
+      return EXIT_START;
+    }
+    if (options.noAuth()) {
+      err.println("sandboxd: WARNING authentication is disabled (--no-auth)");
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sandboxd-shutdown"));
+    out.println("sandboxd listening on port " + server.port());
+    out.flush();
+    return 0;
+  }
+}

@@ -1,0 +1,210 @@
+package io.agentcube.sandboxd;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.X509EncodedKeySpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Map;
+
+/**
+ * Verifies the router's {@code Authorization: Bearer <JWT>} on every request but {@code /health}.
+ *
+ * <p>Accepted tokens are compact JWS with header {@code alg=RS256} (any other algorithm, including
+ * {@code none} and HMAC, is refused before the signature is looked at), a valid SHA256withRSA
+ * signature under the configured public key, and claims {@code iss="agentcube-router"}, a
+ * non-empty string {@code session_id}, numeric {@code exp} and {@code iat}. {@code exp}, {@code
+ * iat} and an optional {@code nbf} are checked against the injected clock with
+ * {@link SandboxdOptions#TOKEN_LEEWAY} of tolerance. When the daemon knows its session, {@code
+ * session_id} must equal it.
+ *
+ * <p>Every failure is a 401 {@link SandboxdException} whose message says what was wrong with the
+ * token, never what the token was. Immutable and thread-safe; CPU only (one RSA verify, ~0.1 ms).
+ */
+final class TokenVerifier {
+
+  /** What a verified token says. */
+  record Claims(String sessionId, Instant issuedAt, Instant expiresAt) {}
+
+  private static final Base64.Decoder B64URL = Base64.getUrlDecoder();
+
+  private final PublicKey key;
+  private final String expectedSession;
+  private final Clock clock;
+  private final Duration leeway;
+
+  private TokenVerifier(PublicKey key, String expectedSession, Clock clock, Duration leeway) {
+    this.key = key;
+    this.expectedSession = expectedSession;
+    this.clock = clock;
+    this.leeway = leeway;
+  }
+
+  /**
+   * @param publicKeyPem an RSA public key, PEM {@code -----BEGIN PUBLIC KEY-----}
+   *     (SubjectPublicKeyInfo)
+   * @param expectedSession the session this sandbox serves, or null to accept any
+   * @throws IllegalArgumentException when the PEM is not an RSA public key
+   */
+  static TokenVerifier create(String publicKeyPem, String expectedSession, Clock clock) {
+    return new TokenVerifier(
+        parsePublicKey(publicKeyPem), expectedSession, clock, SandboxdOptions.TOKEN_LEEWAY);
+  }
+
+  /** Parses a PEM SubjectPublicKeyInfo RSA key. */
+  static RSAPublicKey parsePublicKey(String pem) {
+    if (pem == null) {
+      throw new IllegalArgumentException("no public key");
+    }
+    // Some deployments pass the PEM with each newline escaped as backslash-n; accept both.
+    String text = pem.replace("\\n", "\n").strip();
+    String begin = "-----BEGIN PUBLIC KEY-----";
+    String end = "-----END PUBLIC KEY-----";
+    int b = text.indexOf(begin);
+    int e = text.indexOf(end);
+    if (b < 0 || e < b) {
+      throw new IllegalArgumentException(
+          "PICOD_AUTH_PUBLIC_KEY is not a PEM public key (expected " + begin + ")");
+    }
+    String body = text.substring(b + begin.length(), e).replaceAll("\\s", "");
+    RSAPublicKey rsa;
+    try {
+      byte[] der = Base64.getDecoder().decode(body);
+      rsa = (RSAPublicKey) KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
+    } catch (IllegalArgumentException | GeneralSecurityException | ClassCastException ex) {
+      throw new IllegalArgumentException(
+          "PICOD_AUTH_PUBLIC_KEY is not an RSA public key: " + ex.getMessage(), ex);
+    }
+    if (rsa.getModulus().bitLength() < 2048) {
+      throw new IllegalArgumentException(
+          "PICOD_AUTH_PUBLIC_KEY: an RSA key of "
+              + rsa.getModulus().bitLength()
+              + " bits is too short (need at least 2048)");
+    }
+    return rsa;
+  }
+
+  /**
+   * Verifies the value of an {@code Authorization} header.
+   *
+   * @param authorization the header value, possibly null
+   * @return the token's claims
+   * @throws SandboxdException 401 {@link ErrorCode#UNAUTHORIZED} on any failure
+   */
+  Claims verify(String authorization) {
+    if (authorization == null || authorization.isBlank()) {
+      throw SandboxdException.unauthorized("missing Authorization header");
+    }
+    String[] scheme = authorization.strip().split(" ", -1);
+    if (scheme.length != 2 || !scheme[0].equalsIgnoreCase("Bearer") || scheme[1].isEmpty()) {
+      throw SandboxdException.unauthorized("invalid Authorization header format, use: Bearer <token>");
+    }
+    String token = scheme[1];
+    int dot1 = token.indexOf('.');
+    int dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
+    if (dot1 <= 0 || dot2 <= dot1 + 1 || dot2 == token.length() - 1
+        || token.indexOf('.', dot2 + 1) >= 0) {
+      throw SandboxdException.unauthorized("invalid token: not a signed JWT");
+    }
+    Map<String, Object> header = decodeJson(token.substring(0, dot1), "header");
+    Object alg = header.get("alg");
+    if (!"RS256".equals(alg)) {
+      throw SandboxdException.unauthorized("invalid token: algorithm must be RS256");
+    }
+    if (header.containsKey("crit")) {
+      throw SandboxdException.unauthorized("invalid token: unsupported critical header");
+    }
+    if (!signatureValid(token, dot2)) {
+      throw SandboxdException.unauthorized("invalid token: signature does not verify");
+    }
+    Map<String, Object> claims = decodeJson(token.substring(dot1 + 1, dot2), "claims");
+    return checkClaims(claims);
+  }
+
+  private boolean signatureValid(String token, int dot2) {
+    byte[] signature;
+    try {
+      signature = B64URL.decode(token.substring(dot2 + 1));
+    } catch (IllegalArgumentException e) {
+      throw SandboxdException.unauthorized("invalid token: signature is not base64url");
+    }
+    try {
+      Signature verifier = Signature.getInstance("SHA256withRSA");
+      verifier.initVerify(key);
+      verifier.update(token.substring(0, dot2).getBytes(StandardCharsets.US_ASCII));
+      return verifier.verify(signature);
+    } catch (java.security.SignatureException e) {
+      return false; // wrong length and the like: a forged or damaged token
+    } catch (GeneralSecurityException e) {
+      throw SandboxdException.internal("cannot verify RS256 signatures", e);
+    }
+  }
+
+  private Claims checkClaims(Map<String, Object> claims) {
+    if (!SandboxdOptions.TOKEN_ISSUER.equals(claims.get("iss"))) {
+      throw SandboxdException.unauthorized(
+          "invalid token: issuer must be " + SandboxdOptions.TOKEN_ISSUER);
+    }
+    Instant now = clock.instant();
+    Instant exp = epochSeconds(claims, "exp", true);
+    Instant iat = epochSeconds(claims, "iat", true);
+    Instant nbf = epochSeconds(claims, "nbf", false);
+    if (!now.isBefore(exp.plus(leeway))) {
+      throw SandboxdException.unauthorized("invalid token: expired");
+    }
+    if (iat.isAfter(now.plus(leeway))) {
+      throw SandboxdException.unauthorized("invalid token: issued in the future");
+    }
+    if (nbf != null && nbf.isAfter(now.plus(leeway))) {
+      throw SandboxdException.unauthorized("invalid token: not valid yet");
+    }
+    Object session = claims.get("session_id");
+    if (!(session instanceof String) || ((String) session).isEmpty()) {
+      throw SandboxdException.unauthorized("invalid token: missing session_id");
+    }
+    if (expectedSession != null && !expectedSession.equals(session)) {
+      throw SandboxdException.unauthorized("invalid token: issued for another session");
+    }
+    return new Claims((String) session, iat, exp);
+  }
+
+  private static Instant epochSeconds(Map<String, Object> claims, String name, boolean required) {
+    Object v = claims.get(name);
+    if (v == null) {
+      if (required) {
+        throw SandboxdException.unauthorized("invalid token: missing " + name);
+      }
+      return null;
+    }
+    if (!(v instanceof Number)) {
+      throw SandboxdException.unauthorized("invalid token: " + name + " is not a number");
+    }
+    double seconds = ((Number) v).doubleValue();
+    if (!Double.isFinite(seconds) || seconds < 0 || seconds > 1e11) {
+      throw SandboxdException.unauthorized("invalid token: " + name + " is out of range");
+    }
+    return Instant.ofEpochMilli((long) (seconds * 1000));
+  }
+
+  private static Map<String, Object> decodeJson(String segment, String what) {
+    byte[] bytes;
+    try {
+      bytes = B64URL.decode(segment);
+    } catch (IllegalArgumentException e) {
+      throw SandboxdException.unauthorized("invalid token: " + what + " is not base64url");
+    }
+    try {
+      return Json.readObject(new ByteArrayInputStream(bytes));
+    } catch (SandboxdException | IOException e) {
+      throw SandboxdException.unauthorized("invalid token: " + what + " is not a JSON object");
+    }
+  }
+}
