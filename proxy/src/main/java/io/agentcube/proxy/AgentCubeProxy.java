@@ -244,6 +244,10 @@ public final class AgentCubeProxy {
     return sessions;
   }
 
+  public RuntimeRegistry runtimes() {
+    return runtimes;
+  }
+
   public SandboxPools pools() {
     return pools;
   }

@@ -223,7 +223,7 @@ final class ControlPlaneRoutes {
 
   private static JsonObject jsonBody(RoutingContext rc) {
     try {
-      Object value = rc.body().buffer() == null ? null : rc.body().buffer().toJson();
+      Object value = rc.body().buffer() == null ? null : rc.body().buffer().toJsonValue();
       if (value instanceof JsonObject o) {
         return o;
       }

@@ -1,0 +1,41 @@
+package io.agentcube.proxy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Runtime YAML for tests, running the project's echo agent as the sandbox. */
+final class TestRuntimes {
+
+  /** The echo agent of the default conf; tests run with the module directory as cwd. */
+  static final Path ECHO_AGENT = Path.of("..", "conf", "runtimes", "echo_agent.py").toAbsolutePath().normalize();
+
+  private TestRuntimes() {}
+
+  static String echo(String name, int warmPoolSize, String sessionTimeout, String maxSessionDuration) {
+    return """
+        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
+        kind: AgentRuntime
+        metadata:
+          name: %s
+          namespace: default
+        spec:
+          targetPort:
+            - name: http
+              port: 8080
+              pathPrefix: /
+          podTemplate:
+            spec:
+              containers:
+                - name: echo
+                  command: ["python3", "-u", "%s"]
+          sessionTimeout: %s
+          maxSessionDuration: %s
+          warmPoolSize: %d
+        """.formatted(name, ECHO_AGENT, sessionTimeout, maxSessionDuration, warmPoolSize);
+  }
+
+  static Path write(Path dir, String file, String yaml) throws java.io.IOException {
+    Files.createDirectories(dir);
+    return Files.writeString(dir.resolve(file), yaml);
+  }
+}
