@@ -150,10 +150,6 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
     if (!headers.contains(X_FORWARDED_PROTO)) {
       headers.set(X_FORWARDED_PROTO, req.isSSL() ? "https" : "http");
     }
-    if (ctx.isWebSocket()) {
-      // A WebSocket stays in flight until its connection closes.
-      req.connection().closeHandler(v -> exchange.finish());
-    }
     return ctx.sendRequest().recover(failure -> {
       AgentCubeException error;
       if (!sandbox.alive()) {
@@ -177,7 +173,17 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
     ProxyResponse response = ctx.response();
     response.putHeader(SESSION_HEADER, exchange.session.id());
     Future<Void> sent = ctx.sendResponse();
-    if (!ctx.isWebSocket() || response.getStatusCode() != 101) {
+    if (ctx.isWebSocket() && response.getStatusCode() == 101) {
+      // A WebSocket stays in flight until its socket ends. The forwarder owns the socket's close
+      // handler; the end handler is free and runs when either side closes.
+      ctx.request().proxiedRequest().toNetSocket().onComplete(ar -> {
+        if (ar.succeeded()) {
+          ar.result().endHandler(v -> exchange.finish());
+        } else {
+          exchange.finish();
+        }
+      });
+    } else {
       sent.onComplete(ar -> exchange.finish());
     }
     return sent;

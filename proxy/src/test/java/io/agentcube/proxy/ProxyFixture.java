@@ -88,7 +88,7 @@ final class ProxyFixture implements AutoCloseable {
     return json(r, 200).getLong("pid");
   }
 
-  static String sessionId(HttpResponse<String> r) {
+  static String sessionId(HttpResponse<?> r) {
     return r.headers().firstValue(SESSION).orElse(null);
   }
 

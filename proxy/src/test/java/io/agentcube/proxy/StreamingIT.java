@@ -1,0 +1,174 @@
+package io.agentcube.proxy;
+
+import static io.agentcube.proxy.ProxyFixture.invoke;
+import static io.agentcube.proxy.ProxyFixture.json;
+import static io.agentcube.proxy.ProxyFixture.sessionId;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.vertx.core.json.JsonObject;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bodies stream both ways through the proxy: SSE, chunked, WebSocket, a 100 MB upload. */
+class StreamingIT {
+
+  @TempDir
+  static Path tmp;
+  private static ProxyFixture f;
+
+  @BeforeAll
+  static void start() throws Exception {
+    TestRuntimes.write(tmp.resolve("runtimes"), "echo.yaml", TestRuntimes.echo("echo", 1, "2m", "8h"));
+    f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), false, Map.of());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    f.close();
+  }
+
+  @Test
+  void sse_eventsArriveAsFlushedBeforeTheResponseEnds() throws Exception {
+    HttpResponse<InputStream> r = f.http.send(
+        HttpRequest.newBuilder(f.uri(invoke("echo", "/sse?n=5&interval=0.3"))).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+    assertThat(sessionId(r)).isNotBlank();
+    List<Long> arrivals = new ArrayList<>();
+    List<String> events = new ArrayList<>();
+    try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(),
+        java.nio.charset.StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = lines.readLine()) != null) {
+        if (line.startsWith("data:")) {
+          arrivals.add(System.nanoTime());
+          events.add(line);
+        }
+      }
+    }
+    long end = System.nanoTime();
+    assertThat(events).hasSize(5).first().asString().contains("\"seq\": 0");
+    // 4 pauses of 0.3 s separate the events: a buffering proxy would deliver them all at the end.
+    assertThat(Duration.ofNanos(end - arrivals.get(0))).isGreaterThan(Duration.ofMillis(700));
+    assertThat(Duration.ofNanos(arrivals.get(4) - arrivals.get(0))).isGreaterThan(Duration.ofMillis(700));
+  }
+
+  @Test
+  void chunked_piecesArriveOneByOne() throws Exception {
+    HttpResponse<InputStream> r = f.http.send(
+        HttpRequest.newBuilder(f.uri(invoke("echo", "/chunked?n=4&interval=0.4&size=16"))).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream in = r.body()) {
+      byte[] first = new byte[16];
+      int got = in.readNBytes(first, 0, 16);
+      long firstAt = System.nanoTime();
+      byte[] rest = in.readAllBytes();
+      long endAt = System.nanoTime();
+      assertThat(got).isEqualTo(16);
+      assertThat(new String(first)).startsWith("chunk-0");
+      assertThat(rest).hasSize(48);
+      assertThat(Duration.ofNanos(endAt - firstAt)).isGreaterThan(Duration.ofMillis(900));
+    }
+  }
+
+  @Test
+  void webSocket_echoesThroughProxyAndKeepsSessionInFlight() throws Exception {
+    String id = sessionId(f.get(invoke("echo", "/"), null));
+    CompletableFuture<String> echoed = new CompletableFuture<>();
+    WebSocket ws = f.http.newWebSocketBuilder()
+        .header(ProxyFixture.SESSION, id)
+        .buildAsync(URI.create("ws://127.0.0.1:" + f.proxy.port() + invoke("echo", "/ws")),
+            new WebSocket.Listener() {
+              final StringBuilder text = new StringBuilder();
+
+              @Override
+              public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+                text.append(data);
+                if (last) {
+                  echoed.complete(text.toString());
+                }
+                socket.request(1);
+                return null;
+              }
+            })
+        .get(10, TimeUnit.SECONDS);
+
+    ws.sendText("hello through the proxy", true);
+    assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("hello through the proxy");
+    assertThat(f.proxy.sessions().store().get(id).inFlight()).as("an open WebSocket is in flight").isEqualTo(1);
+
+    ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().store().get(id).inFlight() == 0);
+  }
+
+  @Test
+  void upload100MB_streamsWithoutGrowingHeap() throws Exception {
+    long size = 100L * 1024 * 1024;
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    long[] heap = new long[2];
+    heap[0] = usedHeapAfterGc();
+    InputStream body = new InputStream() {
+      long sent;
+      final byte[] block = new byte[64 * 1024];
+
+      @Override
+      public int read() {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (sent >= size) {
+          return -1;
+        }
+        if (sent >= size / 2 && heap[1] == 0) {
+          heap[1] = usedHeapAfterGc(); // half-way: what the proxy holds now stays on the heap
+        }
+        int n = (int) Math.min(Math.min(len, block.length), size - sent);
+        for (int i = 0; i < n; i++) {
+          b[off + i] = (byte) ((sent + i) * 31);
+        }
+        sha.update(b, off, n);
+        sent += n;
+        return n;
+      }
+    };
+    HttpResponse<String> r = f.http.send(HttpRequest.newBuilder(f.uri(invoke("echo", "/upload")))
+            .timeout(Duration.ofMinutes(3))
+            .POST(HttpRequest.BodyPublishers.fromPublisher(
+                HttpRequest.BodyPublishers.ofInputStream(() -> body), size))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+
+    JsonObject echo = json(r, 200);
+    assertThat(echo.getLong("bodyBytes")).isEqualTo(size);
+    assertThat(echo.getString("bodySha256")).isEqualTo(HexFormat.of().formatHex(sha.digest()));
+    assertThat(heap[1] - heap[0]).as("heap growth half-way through a 100 MB upload, bytes")
+        .isLessThan(16L * 1024 * 1024);
+  }
+
+  private static long usedHeapAfterGc() {
+    System.gc();
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+}
