@@ -2,11 +2,11 @@ package io.agentcube.sandbox;
 
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
+import io.agentcube.runtime.Durations;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -259,8 +259,16 @@ public final class WarmPool {
         delayMs = Math.min(base, options.refillBackoffMax().toMillis());
       }
     }
-    log.warn("sandbox start failed runtime={} version={} failures={} cause={}",
-        definition.label(), definition.version(), consecutiveFailures, cause.getMessage());
+    boolean wasClosed;
+    synchronized (this) {
+      wasClosed = closed;
+    }
+    if (wasClosed) {
+      log.debug("sandbox start ended by shutdown runtime={} cause={}", definition.label(), cause.getMessage());
+    } else {
+      log.warn("sandbox start failed runtime={} version={} failures={} cause={}",
+          definition.label(), definition.version(), consecutiveFailures, cause.getMessage());
+    }
     if (waiter != null) {
       vertx.cancelTimer(waiter.timer);
       coldQueue.leave();
@@ -287,7 +295,7 @@ public final class WarmPool {
       coldQueue.leave();
       waiter.promise.tryFail(AgentCubeException.stackless(ErrorCode.COLD_START_TIMEOUT,
           "no sandbox for " + definition.ref() + " became ready within "
-              + Duration.ofMillis(options.startTimeout().toMillis()).toSeconds() + "s"));
+              + Durations.format(options.startTimeout())));
     }
   }
 
