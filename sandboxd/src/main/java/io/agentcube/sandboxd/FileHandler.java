@@ -132,6 +132,8 @@ final class FileHandler {
               parser.readBinaryValue(BASE64, out);
             } catch (JsonParseException e) {
               throw SandboxdException.badRequest("Invalid base64 content: " + e.getOriginalMessage());
+            } catch (IllegalArgumentException e) {
+              throw SandboxdException.badRequest("Invalid base64 content: " + e.getMessage());
             }
             sawContent = true;
             break;

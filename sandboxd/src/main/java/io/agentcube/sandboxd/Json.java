@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,9 +25,14 @@ import java.util.Map;
  */
 final class Json {
 
-  /** Shared factory; nesting kept shallow, strings may be as long as a request body allows. */
+  /**
+   * Shared factory; nesting kept shallow, strings may be as long as a request body allows. The
+   * parser never closes its source: closing a request body early makes the HTTP server drop the
+   * connection, and the client would see a reset instead of our error response.
+   */
   static final JsonFactory FACTORY =
       JsonFactory.builder()
+          .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
           .streamReadConstraints(
               StreamReadConstraints.builder()
                   .maxNestingDepth(64)

@@ -8,8 +8,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * Keeps the first {@code limit} bytes of one output stream of a command and counts the rest,
  * which it reads and discards, so a chatty command neither blocks on a full pipe nor fills the
- * heap. {@link #drain} runs on a drainer thread; {@link #text} may be called from another thread
- * at any time (both are synchronized on this).
+ * heap. {@link #drain} runs on a drainer thread; {@link #text} and {@link #seal} may be called
+ * from another thread at any time (all are synchronized on this). After {@link #seal} nothing
+ * more is kept, so a drainer left reading a background process's pipe holds no growing buffer.
  */
 final class OutputCapture {
 
@@ -18,6 +19,7 @@ final class OutputCapture {
   private final long limit;
   private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
   private long discarded;
+  private boolean sealed;
 
   OutputCapture(long limit) {
     this.limit = limit;
@@ -37,10 +39,21 @@ final class OutputCapture {
   }
 
   synchronized void append(byte[] bytes, int len) {
+    if (sealed) {
+      return;
+    }
     long room = limit - kept.size();
     int keep = (int) Math.max(0, Math.min(room, len));
     kept.write(bytes, 0, keep);
     discarded += len - keep;
+  }
+
+  /** Returns {@link #text()} and stops keeping anything read from now on. */
+  synchronized String seal() {
+    String text = text();
+    sealed = true;
+    kept.reset();
+    return text;
   }
 
   /** Bytes read and thrown away after the limit. */

@@ -159,13 +159,13 @@ final class RequestRouter implements HttpHandler {
   }
 
   /**
-   * Reads and drops what is left of a refused request's body (up to one cap's worth), so a client
+   * Reads and drops what is left of a refused request's body (up to twice the cap), so a client
    * that is still sending reads our error instead of a connection reset. Past the budget the
    * server closes the connection.
    */
   private void drainQuietly(HttpExchange exchange) {
     byte[] scratch = new byte[16384];
-    long budget = Math.max(maxBodyBytes, 1 << 20);
+    long budget = 2 * maxBodyBytes + (1 << 20);
     try {
       InputStream in = exchange.getRequestBody();
       int n;

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Comparator;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -31,7 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: requests run on a bounded pool ({@code maxExecutions + 16} threads, a queue of
  * 256; beyond that the server closes the connection). Each running command also uses two
- * drainer threads from a second bounded pool. {@link #close()} stops accepting, kills running
+ * drainer threads from a second pool, bounded at {@code 2 * maxExecutions + 64}: the spare 64
+ * cover drainers still reading the pipes of background processes that outlived their command
+ * ({@link CommandRunner}). {@link #close()} stops accepting, kills running
  * commands' process trees and removes the staging directory.
  */
 public final class SandboxdServer implements AutoCloseable {
@@ -81,7 +82,7 @@ public final class SandboxdServer implements AutoCloseable {
     Path staging = Files.createTempDirectory("sandboxd-staging-");
 
     ThreadPoolExecutor drainers = new ThreadPoolExecutor(
-        0, options.maxExecutions() * 2 + 8, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        0, options.maxExecutions() * 2 + 64, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
         daemonThreads("sandboxd-drain-"));
     CommandRunner runner = new CommandRunner(options.maxOutputBytes(), drainers, clock);
     RequestRouter router = new RequestRouter(
@@ -177,8 +178,4 @@ public final class SandboxdServer implements AutoCloseable {
     return runner.runningCount();
   }
 
-  /** For tests and diagnostics: the drainer pool. */
-  ExecutorService drainers() {
-    return drainers;
-  }
 }
