@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.MappingIterator;
+import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
@@ -130,7 +131,7 @@ public final class RuntimeParser {
     for (JsonNode l : spec.path("languages")) {
       languages.add(l.asString(""));
     }
-    String hash = hash(templateNode.toString() + "|" + spec.path(portsField).toString());
+    String hash = hash(canonical(templateNode) + "|" + canonical(spec.path(portsField)));
     if (!f.problems.isEmpty()) {
       return null;
     }
@@ -251,6 +252,35 @@ public final class RuntimeParser {
       env.put(name, e.path("value").asString(""));
     }
     return env;
+  }
+
+  /**
+   * The node as JSON with object keys sorted, so that the hash depends on what the template says
+   * and not on the order its keys were written in. A missing node is empty.
+   */
+  private static String canonical(JsonNode node) {
+    if (node.isMissingNode()) {
+      return "";
+    }
+    if (node.isObject()) {
+      StringBuilder sb = new StringBuilder("{");
+      node.properties().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+        if (sb.length() > 1) {
+          sb.append(',');
+        }
+        sb.append(JsonNodeFactory.instance.stringNode(e.getKey())).append(':')
+            .append(canonical(e.getValue()));
+      });
+      return sb.append('}').toString();
+    }
+    if (node.isArray()) {
+      StringBuilder sb = new StringBuilder("[");
+      for (int i = 0; i < node.size(); i++) {
+        sb.append(i > 0 ? "," : "").append(canonical(node.get(i)));
+      }
+      return sb.append(']').toString();
+    }
+    return node.toString();
   }
 
   private static String hash(String canonical) {

@@ -1,5 +1,6 @@
 package io.agentcube.sandbox.process;
 
+import io.agentcube.runtime.Durations;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.TargetPort;
@@ -19,8 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -44,7 +47,9 @@ import org.slf4j.LoggerFactory;
  *       {@code sandbox.log}.</li>
  *   <li><b>ready</b>: connect attempts to the first port with a short backoff (2 ms growing to
  *       50 ms); the process's exit fails the start at once, with the tail of its log.</li>
- *   <li><b>stop</b>: SIGTERM to the process and every descendant, SIGKILL to what is left after the
+ *   <li><b>stop</b>: SIGTERM to the process and every descendant (and, where there is a
+ *       {@code /proc}, every process with the sandbox's {@code AGENTCUBE_SANDBOX_ID} in its
+ *       environment: children whose parent already died), SIGKILL to what is left after the
  *       grace period, then the directory is removed. Idempotent.</li>
  *   <li><b>lost</b>: a ready sandbox whose process exits without {@link #stop} is cleaned up and
  *       reported to the lost handler once.</li>
@@ -227,7 +232,7 @@ public final class ProcessBackend implements SandboxBackend {
         ready.tryComplete(sandbox);
       } else if (System.nanoTime() - deadline > 0) {
         ready.tryFail("sandbox did not accept connections on " + sandbox.address(0) + " within "
-            + options.readyTimeout().toSeconds() + "s");
+            + Durations.format(options.readyTimeout()));
       } else if (!ready.future().isComplete()) {
         vertx.setTimer(delayMs, id -> connectOnce(sandbox, ready, deadline,
             Math.min(50, delayMs + delayMs / 2 + 1)));
@@ -260,11 +265,15 @@ public final class ProcessBackend implements SandboxBackend {
   /** SIGTERM to the tree, SIGKILL after the grace period, then the directory goes. */
   private Future<Void> killTree(ProcessSandbox sandbox) {
     return vertx.executeBlocking(() -> {
-      List<ProcessHandle> tree = new ArrayList<>();
-      tree.add(sandbox.process.toHandle());
+      Map<Long, ProcessHandle> members = new LinkedHashMap<>();
+      members.put(sandbox.pid(), sandbox.process.toHandle());
       try (Stream<ProcessHandle> d = sandbox.process.descendants()) {
-        d.forEach(tree::add);
+        d.forEach(h -> members.put(h.pid(), h));
       }
+      // A process whose parent already exited (always so for a lost sandbox) is no descendant
+      // any more; it still carries the sandbox id in its environment.
+      taggedWith(sandbox.id()).forEach(h -> members.putIfAbsent(h.pid(), h));
+      List<ProcessHandle> tree = List.copyOf(members.values());
       tree.forEach(ProcessHandle::destroy);
       return tree;
     }, false).compose(tree -> awaitExit(tree, options.stopGracePeriod().toMillis())
@@ -279,6 +288,49 @@ public final class ProcessBackend implements SandboxBackend {
           deleteTree(sandbox.dir());
           return null;
         }, false));
+  }
+
+  /**
+   * The processes whose environment holds {@code AGENTCUBE_SANDBOX_ID=<sandboxId>}, read from
+   * {@code /proc}; empty where there is no {@code /proc}. Blocking.
+   */
+  private static List<ProcessHandle> taggedWith(String sandboxId) {
+    Path proc = Path.of("/proc");
+    if (!Files.isDirectory(proc)) {
+      return List.of();
+    }
+    byte[] entry = ("AGENTCUBE_SANDBOX_ID=" + sandboxId).getBytes(StandardCharsets.UTF_8);
+    List<ProcessHandle> found = new ArrayList<>();
+    try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
+      all.forEach(h -> {
+        byte[] env;
+        try {
+          env = Files.readAllBytes(proc.resolve(Long.toString(h.pid())).resolve("environ"));
+        } catch (IOException | SecurityException e) {
+          return; // exited meanwhile, or another user's process: not one of ours either way
+        }
+        if (hasEntry(env, entry)) {
+          found.add(h);
+        }
+      });
+    }
+    return found;
+  }
+
+  /** Whether the NUL-separated {@code env} holds exactly {@code entry}. */
+  private static boolean hasEntry(byte[] env, byte[] entry) {
+    int start = 0;
+    while (start < env.length) {
+      int end = start;
+      while (end < env.length && env[end] != 0) {
+        end++;
+      }
+      if (Arrays.equals(env, start, end, entry, 0, entry.length)) {
+        return true;
+      }
+      start = end + 1;
+    }
+    return false;
   }
 
   /** Completes with whether every process in {@code tree} exited within {@code timeoutMs}. */

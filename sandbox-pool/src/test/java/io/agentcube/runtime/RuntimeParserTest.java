@@ -1,0 +1,395 @@
+package io.agentcube.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.agentcube.runtime.TargetPort.Protocol;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class RuntimeParserTest {
+
+  private static final String HEADER = "apiVersion: runtime.agentcube.volcano.sh/v1alpha1\n";
+
+  private static RuntimeDefinition parseOne(String yaml) {
+    RuntimeParser.Result r = RuntimeParser.parse(yaml, "test.yaml");
+    assertThat(r.runtimes()).hasSize(1);
+    return r.runtimes().get(0);
+  }
+
+  private static List<String> problemsOf(String yaml) {
+    RuntimeValidationException e = catchThrowableOfType(RuntimeValidationException.class,
+        () -> RuntimeParser.parse(yaml, "bad.yaml"));
+    assertThat(e).as("expected a validation failure").isNotNull();
+    assertThat(e.getMessage()).startsWith("bad.yaml: ");
+    return e.problems();
+  }
+
+  private static String spec(String fields) {
+    return fields.isBlank() ? "spec: {}\n" : "spec:\n" + fields.indent(2);
+  }
+
+  private static String agent(String spec) {
+    return HEADER + """
+        kind: AgentRuntime
+        metadata:
+          name: agent
+        """ + spec(spec);
+  }
+
+  private static String interpreter(String spec) {
+    return HEADER + """
+        kind: CodeInterpreter
+        metadata:
+          name: python
+        """ + spec(spec);
+  }
+
+  private static final String POD_TEMPLATE = """
+      podTemplate:
+        spec:
+          containers:
+            - name: main
+              command: [python3, app.py]
+      """;
+
+  // ---- defaults
+
+  @Test
+  void parse_codeInterpreterWithoutOptionalFields_appliesDefaults() {
+    RuntimeDefinition d = parseOne(interpreter("languages: [python, bash]\n"));
+
+    assertThat(d.ref()).isEqualTo(new RuntimeRef(RuntimeKind.CODE_INTERPRETER, "default", "python"));
+    assertThat(d.version()).isEqualTo("v1");
+    assertThat(d.ports()).containsExactly(new TargetPort(null, 8080, Protocol.HTTP, "/"));
+    assertThat(d.sessionTimeout()).isEqualTo(Duration.ofMinutes(15));
+    assertThat(d.maxSessionDuration()).isEqualTo(Duration.ofHours(8));
+    assertThat(d.warmPoolSize()).isZero();
+    assertThat(d.authMode()).isEqualTo(AuthMode.PICOD);
+    assertThat(d.languages()).containsExactly("python", "bash");
+    assertThat(d.template().command()).isEmpty();
+    assertThat(d.template().env()).isEmpty();
+    assertThat(d.source()).isEqualTo("test.yaml");
+  }
+
+  @Test
+  void parse_agentRuntimeWithoutOptionalFields_appliesDefaultsAndNoAuth() {
+    RuntimeDefinition d = parseOne(agent(POD_TEMPLATE));
+
+    assertThat(d.ref()).isEqualTo(new RuntimeRef(RuntimeKind.AGENT_RUNTIME, "default", "agent"));
+    assertThat(d.version()).isEqualTo("v1");
+    assertThat(d.ports()).containsExactly(new TargetPort(null, 8080, Protocol.HTTP, "/"));
+    assertThat(d.sessionTimeout()).isEqualTo(Duration.ofMinutes(15));
+    assertThat(d.maxSessionDuration()).isEqualTo(Duration.ofHours(8));
+    assertThat(d.warmPoolSize()).isZero();
+    assertThat(d.authMode()).isEqualTo(AuthMode.NONE);
+    assertThat(d.template().command()).containsExactly("python3", "app.py");
+  }
+
+  @Test
+  void parse_versionAnnotationAndNamespace_usedForVersionAndRef() {
+    RuntimeDefinition d = parseOne(HEADER + """
+        kind: CodeInterpreter
+        metadata:
+          name: python
+          namespace: team-a
+          annotations:
+            runtime.agentcube.volcano.sh/version: canary-2
+        spec:
+          warmPoolSize: 3
+          sessionTimeout: 90s
+          maxSessionDuration: 1h30m
+          authMode: none
+        """);
+
+    assertThat(d.ref().namespace()).isEqualTo("team-a");
+    assertThat(d.version()).isEqualTo("canary-2");
+    assertThat(d.warmPoolSize()).isEqualTo(3);
+    assertThat(d.sessionTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(d.maxSessionDuration()).isEqualTo(Duration.ofMinutes(90));
+    assertThat(d.authMode()).isEqualTo(AuthMode.NONE);
+    assertThat(d.label()).isEqualTo("team-a/python");
+  }
+
+  // ---- spellings
+
+  @Test
+  void parse_agentRuntimeCanonicalSpelling_readsTargetPortAndPodTemplate() {
+    RuntimeDefinition d = parseOne(agent("""
+        targetPort:
+          - name: http
+            port: 8080
+            protocol: HTTP
+            pathPrefix: /
+          - name: admin
+            port: 9443
+            protocol: https
+            pathPrefix: /admin
+        podTemplate:
+          labels: {team: a}
+          spec:
+            containers:
+              - name: main
+                image: python:3.12-slim
+                command: [python3]
+                args: [-u, app.py, "$(PORT)"]
+                workingDir: app
+                env:
+                  - name: GREETING
+                    value: hello
+                  - name: FROM_SECRET
+                    valueFrom: {secretKeyRef: {name: s, key: k}}
+              - name: sidecar
+                command: [ignored]
+        """));
+
+    assertThat(d.ports()).containsExactly(
+        new TargetPort("http", 8080, Protocol.HTTP, "/"),
+        new TargetPort("admin", 9443, Protocol.HTTPS, "/admin"));
+    SandboxTemplate t = d.template();
+    assertThat(t.image()).isEqualTo("python:3.12-slim");
+    assertThat(t.command()).containsExactly("python3");
+    assertThat(t.args()).containsExactly("-u", "app.py", "$(PORT)");
+    assertThat(t.workingDir()).isEqualTo("app");
+    assertThat(t.env()).containsExactly(Map.entry("GREETING", "hello"), Map.entry("FROM_SECRET", ""));
+  }
+
+  @Test
+  void parse_agentRuntimeSeedAliases_sameDefinitionAsCanonicalSpelling() {
+    String ports = """
+          - name: http
+            port: 8080
+            pathPrefix: /
+        """;
+    String pod = """
+          spec:
+            containers:
+              - name: main
+                command: [python3, app.py]
+                env: [{name: A, value: "1"}]
+        """;
+    RuntimeDefinition canonical = parseOne(agent("targetPort:\n" + ports + "podTemplate:\n" + pod));
+    RuntimeDefinition aliased = parseOne(agent("ports:\n" + ports + "template:\n" + pod));
+
+    assertThat(aliased.ports()).isEqualTo(canonical.ports());
+    assertThat(aliased.template()).isEqualTo(canonical.template());
+    assertThat(aliased.template().command()).containsExactly("python3", "app.py");
+    assertThat(aliased.templateHash()).isEqualTo(canonical.templateHash());
+  }
+
+  @Test
+  void parse_codeInterpreterTemplate_readsCommandArgsAndEnvironmentInOrder() {
+    RuntimeDefinition d = parseOne(interpreter("""
+        ports:
+          - port: 5000
+            pathPrefix: /api
+        template:
+          image: picod:latest
+          command: [sandboxd]
+          args: [--port, "$(PORT)"]
+          environment:
+            - name: Z_LAST_ALPHABETICALLY
+              value: z
+            - name: A_SECOND
+              value: "$(Z_LAST_ALPHABETICALLY)-a"
+        """));
+
+    assertThat(d.ports()).containsExactly(new TargetPort(null, 5000, Protocol.HTTP, "/api"));
+    assertThat(d.template().image()).isEqualTo("picod:latest");
+    assertThat(d.template().command()).containsExactly("sandboxd");
+    assertThat(d.template().args()).containsExactly("--port", "$(PORT)");
+    assertThat(d.template().env().keySet()).containsExactly("Z_LAST_ALPHABETICALLY", "A_SECOND");
+    assertThat(d.template().env()).containsEntry("A_SECOND", "$(Z_LAST_ALPHABETICALLY)-a");
+  }
+
+  // ---- files with several documents
+
+  @Test
+  void parse_multiDocumentFile_returnsEveryRuntimeAndSkipsOtherKinds() {
+    RuntimeParser.Result r = RuntimeParser.parse(interpreter("warmPoolSize: 1\n") + """
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: other}
+        ---
+        """ + agent(POD_TEMPLATE) + "---\n", "multi.yaml");
+
+    assertThat(r.runtimes()).extracting(RuntimeDefinition::ref).containsExactly(
+        new RuntimeRef(RuntimeKind.CODE_INTERPRETER, "default", "python"),
+        new RuntimeRef(RuntimeKind.AGENT_RUNTIME, "default", "agent"));
+    assertThat(r.skipped()).singleElement().asString()
+        .contains("document 2").contains("ConfigMap");
+  }
+
+  @Test
+  void parse_multiDocumentFileWithBadDocument_failsNamingDocumentAndField() {
+    List<String> problems = problemsOf(interpreter("") + "---\n" + agent(POD_TEMPLATE + "warmPoolSize: -2\n"));
+
+    assertThat(problems).containsExactly("document 2: spec.warmPoolSize: must be an integer >= 0, was -2");
+  }
+
+  @Test
+  void parse_endpointKinds_areSkippedNotRejected() {
+    RuntimeParser.Result r = RuntimeParser.parse(HEADER + """
+        kind: CodeInterpreterEndpoint
+        metadata: {name: python-canary}
+        spec: {target: python}
+        """, "endpoint.yaml");
+
+    assertThat(r.runtimes()).isEmpty();
+    assertThat(r.skipped()).singleElement().asString().contains("CodeInterpreterEndpoint");
+  }
+
+  // ---- validation: every message names its field
+
+  static Stream<Arguments> invalidDocuments() {
+    return Stream.of(
+        Arguments.of(interpreter("sessionTimeout: 15 minutes\n"),
+            "spec.sessionTimeout: not a duration: '15 minutes'"),
+        Arguments.of(interpreter("maxSessionDuration: 8d\n"),
+            "spec.maxSessionDuration: not a duration: '8d'"),
+        Arguments.of(interpreter("sessionTimeout: 0s\n"),
+            "spec.sessionTimeout: must be greater than 0"),
+        Arguments.of(interpreter("ports: [{port: 70000}]\n"),
+            "spec.ports[0].port: must be a port number 1..65535, was 70000"),
+        Arguments.of(interpreter("ports: [{port: 0}]\n"),
+            "spec.ports[0].port: must be a port number 1..65535, was 0"),
+        Arguments.of(interpreter("ports: [{pathPrefix: /}]\n"),
+            "spec.ports[0].port: must be a port number 1..65535, was missing"),
+        Arguments.of(interpreter("ports: []\n"),
+            "spec.ports: must be a non-empty list of ports"),
+        Arguments.of(agent(POD_TEMPLATE + "targetPort: [{name: http, port: 80}, {name: http, port: 81}]\n"),
+            "spec.targetPort[1].name: duplicate port name 'http'"),
+        Arguments.of(interpreter("ports: [{port: 80, protocol: GRPC}]\n"),
+            "spec.ports[0].protocol: must be HTTP or HTTPS, was 'GRPC'"),
+        Arguments.of(interpreter("ports: [{port: 80, pathPrefix: api}]\n"),
+            "spec.ports[0].pathPrefix: must start with '/', was 'api'"),
+        Arguments.of(interpreter("warmPoolSize: -1\n"),
+            "spec.warmPoolSize: must be an integer >= 0, was -1"),
+        Arguments.of(interpreter("warmPoolSize: 1.5\n"),
+            "spec.warmPoolSize: must be an integer >= 0, was 1.5"),
+        Arguments.of(interpreter("authMode: jwt\n"),
+            "spec.authMode: must be picod or none, was 'jwt'"),
+        Arguments.of(interpreter("template: {environment: [{name: 1BAD, value: x}]}\n"),
+            "spec.template.environment[0].name: must be a valid environment variable name, was '1BAD'"),
+        Arguments.of(interpreter("template: {command: python3}\n"),
+            "spec.template.command: must be a list of strings"),
+        Arguments.of(agent(""),
+            "spec.podTemplate: required (a pod template with spec.containers)"),
+        Arguments.of(agent("podTemplate: {spec: {containers: []}}\n"),
+            "spec.podTemplate.spec.containers: must list at least one container"),
+        Arguments.of(interpreter("").replace("name: python", "name: Python_3"),
+            "metadata.name: must be a DNS label (lower-case letters, digits, '-'; at most 63), was 'Python_3'"),
+        Arguments.of(interpreter("").replace("name: python", "name: " + "a".repeat(64)),
+            "metadata.name: must be a DNS label"),
+        Arguments.of(interpreter("").replace("name: python", "namespace: default"),
+            "metadata.name: required"),
+        Arguments.of(interpreter("").replace("name: python", "name: python\n  namespace: Team_A"),
+            "metadata.namespace: must be a DNS label, was 'Team_A'"),
+        Arguments.of(interpreter("").replace("v1alpha1", "v1"),
+            "apiVersion: must be runtime.agentcube.volcano.sh/v1alpha1, was 'runtime.agentcube.volcano.sh/v1'"),
+        Arguments.of(HEADER + "kind: CodeInterpreter\nmetadata: {name: python}\nspec: 3\n",
+            "spec: required"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidDocuments")
+  void parse_invalidField_failsWithMessageNamingField(String yaml, String expected) {
+    assertThat(problemsOf(yaml)).singleElement().asString().startsWith(expected);
+  }
+
+  @Test
+  void parse_severalProblems_reportsEveryOneInOneException() {
+    List<String> problems = problemsOf(interpreter("""
+        sessionTimeout: soon
+        warmPoolSize: -1
+        ports: [{port: 99999, protocol: UDP}]
+        """));
+
+    assertThat(problems).hasSize(4).anySatisfy(p -> assertThat(p).startsWith("spec.sessionTimeout"))
+        .anySatisfy(p -> assertThat(p).startsWith("spec.warmPoolSize"))
+        .anySatisfy(p -> assertThat(p).startsWith("spec.ports[0].port"))
+        .anySatisfy(p -> assertThat(p).startsWith("spec.ports[0].protocol"));
+  }
+
+  @Test
+  void parse_invalidYaml_failsNamingSourceAndYaml() {
+    assertThatThrownBy(() -> RuntimeParser.parse("kind: [CodeInterpreter\nmetadata: {", "broken.yaml"))
+        .isInstanceOf(RuntimeValidationException.class)
+        .hasMessageStartingWith("broken.yaml: not valid YAML");
+  }
+
+  @Test
+  void parse_emptyFile_returnsNothing() {
+    RuntimeParser.Result r = RuntimeParser.parse("# only a comment\n", "empty.yaml");
+
+    assertThat(r.runtimes()).isEmpty();
+    assertThat(r.skipped()).isEmpty();
+  }
+
+  // ---- versions: the template hash
+
+  @Test
+  void parse_equalTemplatesWithOtherSettings_haveEqualHash() {
+    RuntimeDefinition a = parseOne(agent(POD_TEMPLATE + "sessionTimeout: 1m\nwarmPoolSize: 1\n"));
+    RuntimeDefinition b = parseOne(agent(POD_TEMPLATE + "sessionTimeout: 2h\nwarmPoolSize: 5\n"));
+
+    assertThat(a.templateHash()).isNotBlank().isEqualTo(b.templateHash());
+  }
+
+  @Test
+  void parse_changedCommand_changesHash() {
+    RuntimeDefinition a = parseOne(agent(POD_TEMPLATE));
+    RuntimeDefinition b = parseOne(agent(POD_TEMPLATE.replace("app.py", "app2.py")));
+
+    assertThat(a.templateHash()).isNotEqualTo(b.templateHash());
+  }
+
+  @Test
+  void parse_changedImageOnly_changesHash() {
+    // The process backend ignores the image, but the Kubernetes backend runs it: a new version.
+    RuntimeDefinition a = parseOne(interpreter("template: {image: 'picod:1', command: [x]}\n"));
+    RuntimeDefinition b = parseOne(interpreter("template: {image: 'picod:2', command: [x]}\n"));
+
+    assertThat(a.templateHash()).isNotEqualTo(b.templateHash());
+  }
+
+  @Test
+  void parse_changedPorts_changesHash() {
+    RuntimeDefinition a = parseOne(agent(POD_TEMPLATE + "targetPort: [{port: 8080}]\n"));
+    RuntimeDefinition b = parseOne(agent(POD_TEMPLATE + "targetPort: [{port: 8081}]\n"));
+
+    assertThat(a.templateHash()).isNotEqualTo(b.templateHash());
+  }
+
+  /**
+   * Pins a bug: the hash was taken over the template as written, so merely reordering keys made a
+   * "new version" and drained the warm pool on reload although the sandboxes were the same.
+   */
+  @Test
+  void parse_sameTemplateKeysReordered_haveEqualHash() {
+    RuntimeDefinition a = parseOne(interpreter("""
+        ports: [{port: 8080, pathPrefix: /}]
+        template:
+          image: picod:1
+          command: [sandboxd]
+          environment: [{name: A, value: "1"}]
+        """));
+    RuntimeDefinition b = parseOne(interpreter("""
+        template:
+          environment: [{value: "1", name: A}]
+          command: [sandboxd]
+          image: picod:1
+        ports: [{pathPrefix: /, port: 8080}]
+        """));
+
+    assertThat(a.templateHash()).isEqualTo(b.templateHash());
+  }
+}
