@@ -111,6 +111,12 @@ public final class SandboxdServer implements AutoCloseable {
     http.createContext("/", router);
     http.setExecutor(handlers);
     http.start();
+    if (verifier != null) {
+      // Off the start path: "listening" is not delayed, the first request usually finds it done.
+      Thread warm = new Thread(verifier::warmUp, "sandboxd-warmup");
+      warm.setDaemon(true);
+      warm.start();
+    }
     SandboxdServer server =
         new SandboxdServer(http, handlers, drainers, runner, staging, paths.root());
     log.info("sandboxd started port={} {}", server.port(), options);
