@@ -24,6 +24,7 @@ Endpoints (paths are matched exactly, the query string may be anything):
   GET  /ws  (Upgrade: websocket)
                                WebSocket echo (text/binary, ping -> pong)
   POST /exit?code=0            answers {"exiting": true}, then exits with `code`
+  GET  /env?name=VAR           {"name": VAR, "value": <its value or null>}
 
 Errors are JSON: {"error": "...", "code": "BAD_REQUEST" | "INTERNAL" | ...}.
 Only the Python 3 standard library is used.
@@ -163,6 +164,10 @@ class EchoHandler(BaseHTTPRequestHandler):
             return self._download(query)
         if method == "POST" and path == "/exit":
             return self._exit(query)
+        if method == "GET" and path == "/env":
+            # What the platform gave this sandbox, e.g. /env?name=PORT.
+            name = query.get("name", [""])[0]
+            return self._send_json(200, {"name": name, "value": os.environ.get(name)})
         if path == "/slow":
             time.sleep(_param(query, "seconds", 2.0, float, 0.0, 3600.0))
 

@@ -4,7 +4,10 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
+import io.agentcube.proxy.auth.PicodTokens;
 import io.agentcube.proxy.config.ProxyConfig;
+import io.agentcube.runtime.AuthMode;
+import java.util.Map;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
 import io.agentcube.runtime.RuntimeFiles;
@@ -58,6 +61,7 @@ public final class AgentCubeProxy {
   private final RuntimeRegistry runtimes = new RuntimeRegistry();
   private final AtomicBoolean ready = new AtomicBoolean();
   private final AtomicBoolean closing = new AtomicBoolean();
+  private PicodTokens tokens;
   private ProcessBackend backend;
   private SandboxPools pools;
   private SessionRouter sessions;
@@ -98,12 +102,19 @@ public final class AgentCubeProxy {
   }
 
   private Future<Void> doStart(Ticker ticker, Scheduler scheduler) {
-    return ProcessBackend.create(vertx, processOptions()).compose(b -> {
+    return vertx.executeBlocking(() -> {
+      String keyFile = config.string("auth.picod.privateKeyFile");
+      return PicodTokens.create(vertx, keyFile.isEmpty() ? null : Path.of(keyFile),
+          config.duration("auth.picod.tokenTtl"));
+    }).compose(t -> {
+      tokens = t;
+      return ProcessBackend.create(vertx, processOptions());
+    }).compose(b -> {
       backend = b;
       pools = new SandboxPools(backend, vertx, poolOptions(), metrics);
       sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
           config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
-          ticker, Clock.systemUTC(), scheduler, pools, backend, metrics);
+          ticker, Clock.systemUTC(), scheduler, pools, backend, metrics, tokens);
       metrics.bind(() -> sessions.store().size(), pools::coldStartQueueDepth);
       return loadRuntimes();
     }).compose(v -> listen()).onSuccess(v -> {
@@ -116,8 +127,12 @@ public final class AgentCubeProxy {
   private ProcessBackendOptions processOptions() {
     String dir = config.string("process.stateDir");
     Path stateDir = dir.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir"), "agentcube-proxy") : Path.of(dir);
+    String home = Path.of("").toAbsolutePath().toString();
     return new ProcessBackendOptions(stateDir, config.duration("process.readyTimeout"),
-        config.duration("process.stopGracePeriod"), config.list("process.sandboxdCommand"), null);
+        config.duration("process.stopGracePeriod"), config.list("process.sandboxdCommand"),
+        definition -> definition.authMode() == AuthMode.PICOD
+            ? Map.of("PICOD_AUTH_PUBLIC_KEY", tokens.publicKeyPem(), "AGENTCUBE_HOME", home)
+            : Map.of("AGENTCUBE_HOME", home));
   }
 
   private PoolOptions poolOptions() {
@@ -244,6 +259,11 @@ public final class AgentCubeProxy {
     return sessions;
   }
 
+  /** The proxy's PicoD signing identity. */
+  public PicodTokens tokens() {
+    return tokens;
+  }
+
   public RuntimeRegistry runtimes() {
     return runtimes;
   }
@@ -274,7 +294,12 @@ public final class AgentCubeProxy {
       }
       return pools == null ? Future.succeededFuture() : pools.close();
     }).transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
-        .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close());
+        .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close())
+        .andThen(x -> {
+          if (tokens != null) {
+            tokens.close();
+          }
+        });
     // Vert.x is closed from a thread that is not one of its own: a close future bound to an
     // event loop would try to report on that loop after it has terminated.
     Promise<Void> done = Promise.promise();

@@ -3,6 +3,7 @@ package io.agentcube.proxy;
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
 import io.agentcube.proxy.metrics.ProxyMetrics;
+import io.agentcube.runtime.AuthMode;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.RuntimeRef;
@@ -139,6 +140,9 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
     request.setURI(uri);
     MultiMap headers = request.headers();
     headers.set(SESSION_HEADER, session.id());
+    if (sandbox.definition().authMode() == AuthMode.PICOD) {
+      headers.set(HttpHeaders.AUTHORIZATION, sessions.authorization(session));
+    }
     SocketAddress remote = req.remoteAddress();
     if (remote != null) {
       String prior = headers.get(X_FORWARDED_FOR);

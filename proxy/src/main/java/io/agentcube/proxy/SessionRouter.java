@@ -4,7 +4,9 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
+import io.agentcube.proxy.auth.PicodTokens;
 import io.agentcube.proxy.metrics.ProxyMetrics;
+import io.agentcube.runtime.AuthMode;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.sandbox.Acquired;
 import io.agentcube.sandbox.Sandbox;
@@ -40,10 +42,12 @@ public final class SessionRouter {
   private final SandboxPools pools;
   private final SandboxBackend backend;
   private final ProxyMetrics metrics;
+  private final PicodTokens tokens;
   private final Map<String, String> bySandbox = new ConcurrentHashMap<>();
 
   public SessionRouter(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
-      SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics) {
+      SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics, PicodTokens tokens) {
+    this.tokens = tokens;
     this.pools = pools;
     this.backend = backend;
     this.metrics = metrics;
@@ -66,7 +70,23 @@ public final class SessionRouter {
     } catch (AgentCubeException e) {
       return Future.failedFuture(e);
     }
-    return pools.acquire(definition).map(this::bind);
+    Future<Session<Sandbox>> bound = pools.acquire(definition).map(this::bind);
+    if (definition.authMode() != AuthMode.PICOD) {
+      return bound;
+    }
+    // The session's first token is signed here, on a worker, so that requests never sign.
+    return bound.compose(session -> tokens.issue(session.id()).transform(ar -> {
+      if (ar.failed()) {
+        store.end(session.id(), EndReason.DELETED);
+        return Future.failedFuture(ar.cause());
+      }
+      return Future.succeededFuture(session);
+    }));
+  }
+
+  /** {@code Authorization} for a forward to a {@code picod} sandbox of {@code session}. */
+  public String authorization(Session<Sandbox> session) {
+    return tokens.authorization(session.id());
   }
 
   private Session<Sandbox> bind(Acquired acquired) {
@@ -144,6 +164,7 @@ public final class SessionRouter {
   private void sessionEnded(Session<Sandbox> session, EndReason reason) {
     Sandbox sandbox = session.binding();
     bySandbox.remove(sandbox.id());
+    tokens.forget(session.id());
     metrics.sessionEnded(reason);
     backend.stop(sandbox).onFailure(e ->
         log.warn("sandbox stop failed sandbox={} cause={}", sandbox.id(), e.getMessage()));

@@ -47,6 +47,8 @@ public final class ProxyConfig {
       ConfigKey.duration("process.readyTimeout", "60s", 1, Long.MAX_VALUE / 2),
       ConfigKey.duration("process.stopGracePeriod", "5s", 0, 600_000),
       ConfigKey.list("process.sandboxdCommand", List.of()),
+      ConfigKey.string("auth.picod.privateKeyFile", ""),
+      ConfigKey.duration("auth.picod.tokenTtl", "1h", 60_000, 7 * 24 * 3_600_000L),
       ConfigKey.duration("shutdown.timeout", "30s", 0, 3_600_000));
 
   private final Map<String, Object> values;

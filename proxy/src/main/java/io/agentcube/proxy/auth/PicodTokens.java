@@ -1,0 +1,169 @@
+package io.agentcube.proxy.auth;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.RSAPublicKeySpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy's identity towards PicoD-compatible sandboxes: an RSA key pair whose public half
+ * sandboxes get in {@code PICOD_AUTH_PUBLIC_KEY}, and one RS256 JWT per session
+ * ({@code iss=agentcube-router}, {@code session_id}, {@code iat}, {@code exp}).
+ *
+ * <h2>No RSA work on the request path</h2>
+ * A session's token is signed once, on a worker thread, when the session opens
+ * ({@link #issue}); the request path only reads the cached {@code Authorization} value
+ * ({@link #authorization}). A periodic sweep re-signs, on a worker, every token within a quarter
+ * of its lifetime of expiring. Entries are removed when their session ends ({@link #forget}), so
+ * the cache is bounded by the live sessions.
+ *
+ * <p>Thread-safe.
+ */
+public final class PicodTokens implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(PicodTokens.class);
+  public static final String ISSUER = "agentcube-router";
+
+  private record Token(String header, long expiresAtMillis) {}
+
+  private final Vertx vertx;
+  private final JWTAuth signer;
+  private final String publicKeyPem;
+  private final Duration ttl;
+  private final Clock clock;
+  private final Map<String, Token> tokens = new ConcurrentHashMap<>();
+  private final long sweepTimer;
+
+  private PicodTokens(Vertx vertx, RSAPrivateCrtKey privateKey, Duration ttl, Clock clock) throws Exception {
+    this.vertx = vertx;
+    this.ttl = ttl;
+    this.clock = clock;
+    String privatePem = pem("PRIVATE KEY", privateKey.getEncoded());
+    var publicKey = KeyFactory.getInstance("RSA")
+        .generatePublic(new RSAPublicKeySpec(privateKey.getModulus(), privateKey.getPublicExponent()));
+    this.publicKeyPem = pem("PUBLIC KEY", publicKey.getEncoded());
+    this.signer = JWTAuth.create(vertx, new JWTAuthOptions()
+        .addPubSecKey(new PubSecKeyOptions().setAlgorithm("RS256").setBuffer(privatePem)));
+    long sweepMs = Math.max(1000, ttl.toMillis() / 8);
+    this.sweepTimer = vertx.setPeriodic(sweepMs, id -> refresh());
+  }
+
+  /**
+   * Loads the key pair from a PKCS#8 PEM file ({@code -----BEGIN PRIVATE KEY-----}), or generates a
+   * fresh 2048-bit pair when {@code privateKeyFile} is {@code null}. Blocking; call at start-up.
+   */
+  public static PicodTokens create(Vertx vertx, Path privateKeyFile, Duration ttl) throws Exception {
+    RSAPrivateCrtKey key;
+    if (privateKeyFile == null) {
+      KeyPairGenerator gen = KeyPairGenerator.getInstance("RSA");
+      gen.initialize(2048);
+      KeyPair pair = gen.generateKeyPair();
+      key = (RSAPrivateCrtKey) pair.getPrivate();
+    } else {
+      key = readPrivateKey(privateKeyFile);
+    }
+    return new PicodTokens(vertx, key, ttl, Clock.systemUTC());
+  }
+
+  private static RSAPrivateCrtKey readPrivateKey(Path file) throws IOException {
+    String text = Files.readString(file);
+    if (!text.contains("-----BEGIN PRIVATE KEY-----")) {
+      throw new IOException(file + ": expected a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----);"
+          + " convert with: openssl pkcs8 -topk8 -nocrypt -in key.pem");
+    }
+    String base64 = text.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+    try {
+      return (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
+          .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64)));
+    } catch (Exception e) {
+      throw new IOException(file + ": not an RSA private key: " + e.getMessage(), e);
+    }
+  }
+
+  private static String pem(String type, byte[] der) {
+    return "-----BEGIN " + type + "-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+        + "\n-----END " + type + "-----\n";
+  }
+
+  /** The public key, PEM (SubjectPublicKeyInfo), for {@code PICOD_AUTH_PUBLIC_KEY}. */
+  public String publicKeyPem() {
+    return publicKeyPem;
+  }
+
+  /** Signs the first token of {@code sessionId} on a worker thread. */
+  public Future<Void> issue(String sessionId) {
+    return vertx.executeBlocking(() -> {
+      tokens.put(sessionId, sign(sessionId));
+      return null;
+    }, false);
+  }
+
+  /**
+   * {@code Bearer <jwt>} for {@code sessionId}: a map read. Signs inline (and logs) only if the
+   * token is missing, which {@link #issue} prevents for sessions it opened.
+   */
+  public String authorization(String sessionId) {
+    Token t = tokens.get(sessionId);
+    if (t == null) {
+      log.warn("token signed on the request path session={}", sessionId);
+      t = sign(sessionId);
+      tokens.put(sessionId, t);
+    }
+    return t.header;
+  }
+
+  /** Drops the token of an ended session. */
+  public void forget(String sessionId) {
+    tokens.remove(sessionId);
+  }
+
+  private Token sign(String sessionId) {
+    long now = clock.millis();
+    String jwt = signer.generateToken(new JsonObject().put("session_id", sessionId),
+        new JWTOptions().setAlgorithm("RS256").setIssuer(ISSUER)
+            .setExpiresInSeconds((int) ttl.toSeconds()));
+    return new Token("Bearer " + jwt, now + ttl.toMillis());
+  }
+
+  /** Re-signs, off the event loop, the tokens that expire within a quarter of their lifetime. */
+  private void refresh() {
+    long horizon = clock.millis() + ttl.toMillis() / 4;
+    var due = tokens.entrySet().stream().filter(e -> e.getValue().expiresAtMillis < horizon)
+        .map(Map.Entry::getKey).toList();
+    if (due.isEmpty()) {
+      return;
+    }
+    vertx.executeBlocking(() -> {
+      for (String id : due) {
+        // computeIfPresent: a session that ended meanwhile is not brought back.
+        tokens.computeIfPresent(id, (k, old) -> sign(k));
+      }
+      return null;
+    }, false);
+  }
+
+  @Override
+  public void close() {
+    vertx.cancelTimer(sweepTimer);
+  }
+}
