@@ -134,6 +134,8 @@ public final class ProcessBackend implements SandboxBackend {
     String id = "sbx-" + suffix;
     String name = d.ref().name() + "-" + d.version() + "-" + suffix;
     Path dir = Files.createDirectories(sandboxesDir.resolve(name));
+    // The program's own files live in work/; the marker and the log stay outside its view.
+    Path work = Files.createDirectories(dir.resolve("work"));
     self.write(dir);
 
     List<TargetPort> targetPorts = d.ports();
@@ -156,7 +158,7 @@ public final class ProcessBackend implements SandboxBackend {
     platform.put("AGENTCUBE_NAMESPACE", d.ref().namespace());
     platform.put("AGENTCUBE_RUNTIME", d.ref().name());
     platform.put("AGENTCUBE_RUNTIME_VERSION", d.version());
-    platform.put("AGENTCUBE_SANDBOX_DIR", dir.toString());
+    platform.put("AGENTCUBE_SANDBOX_DIR", work.toString());
     if (d.source() != null && Files.exists(Path.of(d.source()))) {
       platform.put("AGENTCUBE_RUNTIME_DIR", Path.of(d.source()).toAbsolutePath().getParent().toString());
     }
@@ -180,9 +182,9 @@ public final class ProcessBackend implements SandboxBackend {
       command.add(EnvExpander.expand(s, env));
     }
 
-    Path workDir = dir;
+    Path workDir = work;
     if (d.template().workingDir() != null && !d.template().workingDir().startsWith("/")) {
-      workDir = Files.createDirectories(dir.resolve(d.template().workingDir()).normalize());
+      workDir = Files.createDirectories(work.resolve(d.template().workingDir()).normalize());
     }
     ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile())
         .redirectErrorStream(true)

@@ -152,6 +152,11 @@ class ProcessBackendIT {
     }
   }
 
+  /** The program's working directory inside the sandbox directory. */
+  private static Path workOf(Sandbox s) {
+    return dirOf(s).resolve("work");
+  }
+
   private static Path dirOf(Sandbox s) {
     return ((ProcessSandbox) s).dir();
   }
@@ -213,8 +218,9 @@ class ProcessBackendIT {
     assertThat(e.getString("AGENTCUBE_NAMESPACE")).isEqualTo("team-a");
     assertThat(e.getString("AGENTCUBE_RUNTIME")).isEqualTo("demo");
     assertThat(e.getString("AGENTCUBE_RUNTIME_VERSION")).isEqualTo("v3");
-    Path sandboxDir = stateDir.resolve("sandboxes").resolve(s.name());
+    Path sandboxDir = stateDir.resolve("sandboxes").resolve(s.name()).resolve("work");
     assertThat(Path.of(e.getString("AGENTCUBE_SANDBOX_DIR")).toRealPath()).isEqualTo(sandboxDir.toRealPath());
+    assertThat(sandboxDir.resolveSibling("sandbox.log")).as("the log stays outside the program's files").exists();
     assertThat(Path.of(seen.getString("cwd")).toRealPath())
         .as("a relative workingDir is inside the sandbox directory")
         .isEqualTo(sandboxDir.resolve("app").toRealPath());
@@ -227,7 +233,7 @@ class ProcessBackendIT {
 
     Sandbox a = done(backend.start(d));
     Sandbox b = done(backend.start(d));
-    Files.writeString(dirOf(a).resolve("only-in-a.txt"), "a");
+    Files.writeString(workOf(a).resolve("only-in-a.txt"), "a");
 
     assertThat(a.id()).isNotEqualTo(b.id());
     assertThat(a.name()).isNotEqualTo(b.name());
@@ -236,7 +242,7 @@ class ProcessBackendIT {
     String cwdB = new JsonObject(get(b, 0, "/env.json")).getString("cwd");
     assertThat(cwdA).isNotEqualTo(cwdB);
     assertThat(get(a, 0, "/only-in-a.txt")).isEqualTo("a");
-    assertThat(Files.exists(dirOf(b).resolve("only-in-a.txt"))).isFalse();
+    assertThat(Files.exists(workOf(b).resolve("only-in-a.txt"))).isFalse();
     assertThat(sandboxDirs()).hasSize(2);
   }
 
@@ -315,7 +321,7 @@ class ProcessBackendIT {
     ProcessBackend backend = backend();
     Sandbox s = done(backend.start(agent(List.of("bash", "-c",
         "sleep 300 & echo $! > child.pid; exec " + PYTHON + " -m http.server $PORT --bind 127.0.0.1"))));
-    long child = Long.parseLong(Files.readString(dirOf(s).resolve("child.pid")).trim());
+    long child = Long.parseLong(Files.readString(workOf(s).resolve("child.pid")).trim());
     long main = pidOf(s);
     int port = s.address(0).port();
     assertThat(running(child)).isTrue();
@@ -361,7 +367,7 @@ class ProcessBackendIT {
     ProcessBackend backend = backend();
     Sandbox s = done(backend.start(agent(List.of("bash", "-c",
         "sleep 300 & echo $! > child.pid; exec " + PYTHON + " -m http.server $PORT --bind 127.0.0.1"))));
-    long child = Long.parseLong(Files.readString(dirOf(s).resolve("child.pid")).trim());
+    long child = Long.parseLong(Files.readString(workOf(s).resolve("child.pid")).trim());
 
     ProcessHandle.of(pidOf(s)).orElseThrow().destroyForcibly();
 
