@@ -9,7 +9,8 @@ import java.util.Objects;
  * the request path need. Immutable; a template change makes a new definition with a new
  * {@link #templateHash()}.
  *
- * @param version the version name ({@code v1}, or the runtime's version annotation)
+ * @param version the version name ({@code v1}, or the runtime's version annotation); {@code null}
+ *     straight from the parser when the runtime has no version annotation
  * @param templateHash a short hash over template and ports; equal hashes mean equal sandboxes
  * @param ports at least one; the first is the default target
  * @param source where the definition came from (a file path, or a Kubernetes object), for messages
@@ -29,6 +30,12 @@ public record RuntimeDefinition(RuntimeRef ref, String version, String templateH
     if (ports.isEmpty()) {
       throw new IllegalArgumentException("a runtime needs at least one port");
     }
+  }
+
+  /** This definition under another version name (the catalog names versions). */
+  public RuntimeDefinition withVersion(String name) {
+    return new RuntimeDefinition(ref, name, templateHash, ports, template, sessionTimeout,
+        maxSessionDuration, warmPoolSize, authMode, languages, source);
   }
 
   /**

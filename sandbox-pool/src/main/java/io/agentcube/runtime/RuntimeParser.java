@@ -36,8 +36,13 @@ public final class RuntimeParser {
   private static final Pattern ENV_NAME = Pattern.compile("[-._a-zA-Z][-._a-zA-Z0-9]*");
   private static final YAMLMapper YAML = YAMLMapper.builder().build();
 
-  /** What one file held. */
-  public record Result(List<RuntimeDefinition> runtimes, List<String> skipped) {}
+  /**
+   * What one file held. A runtime's {@link RuntimeDefinition#version()} is the value of its
+   * {@value #VERSION_ANNOTATION} annotation, or {@code null} when it has none (the catalog then
+   * names versions {@code v1}, {@code v2}, …).
+   */
+  public record Result(List<RuntimeDefinition> runtimes, List<EndpointDefinition> endpoints,
+      List<String> skipped) {}
 
   private RuntimeParser() {}
 
@@ -82,7 +87,7 @@ public final class RuntimeParser {
     if (!problems.isEmpty()) {
       throw new RuntimeValidationException(source, problems);
     }
-    return new Result(runtimes, skipped);
+    return new Result(runtimes, List.of(), skipped);
   }
 
   private static RuntimeDefinition read(RuntimeKind kind, JsonNode doc, Fields f, String source) {
