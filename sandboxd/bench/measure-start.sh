@@ -67,6 +67,6 @@ echo "median over $rounds starts (start_ms, rss_mb):"
 for name in $(printf '%s\n' "${!cmd[@]}" | sort); do
   ms=$(awk -v n="$name" '$1==n {print $2}' "$work/runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
   mb=$(awk -v n="$name" '$1==n {print $3}' "$work/runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-  flags="$(echo "${cmd[$name]}" | grep -oE -- '-XX:[^ ]+' | sed "s|$work/||" | paste -sd' ')"
+  flags="$(echo "${cmd[$name]}" | { grep -oE -- '-XX:[^ ]+' || true; } | sed "s|$work/||" | paste -sd' ')"
   printf '  %-26s %6s ms %5s MB   %s\n' "$name" "$ms" "$mb" "${flags:-(no JVM flags)}"
 done
