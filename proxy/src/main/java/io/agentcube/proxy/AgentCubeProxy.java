@@ -11,7 +11,8 @@ import java.util.Map;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
 import io.agentcube.runtime.RuntimeFiles;
-import io.agentcube.runtime.RuntimeRegistry;
+import io.agentcube.runtime.RuntimeCatalog;
+import io.agentcube.runtime.RuntimeFiles;
 import io.agentcube.sandbox.PoolOptions;
 import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.sandbox.process.ProcessBackend;
@@ -58,7 +59,8 @@ public final class AgentCubeProxy {
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
   private final ProxyMetrics metrics;
-  private final RuntimeRegistry runtimes = new RuntimeRegistry();
+  private final RuntimeCatalog runtimes = new RuntimeCatalog();
+  private RuntimeLoader loader;
   private final AtomicBoolean ready = new AtomicBoolean();
   private final AtomicBoolean closing = new AtomicBoolean();
   private PicodTokens tokens;
@@ -120,7 +122,7 @@ public final class AgentCubeProxy {
     }).compose(v -> listen()).onSuccess(v -> {
       ready.set(true);
       log.info("agentcube-proxy listening on http://{}:{} backend={} runtimes={}",
-          config.string("server.host"), port(), backend.name(), runtimes.all().size());
+          config.string("server.host"), port(), backend.name(), runtimes.snapshot().runtimes().size());
     });
   }
 
@@ -143,15 +145,8 @@ public final class AgentCubeProxy {
 
   private Future<Void> loadRuntimes() {
     List<Path> dirs = config.list("runtimes.dirs").stream().map(Path::of).toList();
-    return vertx.executeBlocking(() -> RuntimeFiles.load(dirs, backend::problems)).compose(loaded -> {
-      for (String error : loaded.errors()) {
-        log.error("runtime not loaded: {}", error);
-      }
-      runtimes.replace(loaded.runtimes());
-      loaded.runtimes().forEach(d -> log.info("runtime loaded kind={} runtime={} version={} warmPoolSize={} source={}",
-          d.ref().kind().kind(), d.label(), d.version(), d.warmPoolSize(), d.source()));
-      return pools.sync(loaded.runtimes());
-    });
+    loader = new RuntimeLoader(vertx, new RuntimeFiles(dirs, backend::problems), runtimes, pools, sessions);
+    return loader.load().onSuccess(v -> loader.watch(config.duration("runtimes.reloadInterval")));
   }
 
   private Future<Void> listen() {
@@ -169,7 +164,7 @@ public final class AgentCubeProxy {
         .addInterceptor(invocations, true);
 
     Router router = Router.router(vertx);
-    new ControlPlaneRoutes(vertx, runtimes, sessions, pools)
+    new ControlPlaneRoutes(runtimes, loader, sessions, pools)
         .mount(router, config.integer("server.maxControlBodySize"));
     router.get("/health/live").handler(rc -> ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(rc -> {
@@ -177,7 +172,7 @@ public final class AgentCubeProxy {
         throw new AgentCubeException(ErrorCode.NOT_READY, "not ready: starting or shutting down");
       }
       ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")
-          .put("backend", backend.name()).put("runtimes", runtimes.all().size()));
+          .put("backend", backend.name()).put("runtimes", runtimes.snapshot().runtimes().size()));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
     router.route().last().handler(rc -> {
@@ -264,7 +259,7 @@ public final class AgentCubeProxy {
     return tokens;
   }
 
-  public RuntimeRegistry runtimes() {
+  public RuntimeCatalog runtimes() {
     return runtimes;
   }
 
@@ -274,6 +269,11 @@ public final class AgentCubeProxy {
 
   public ProcessBackend backend() {
     return backend;
+  }
+
+  /** Reads the runtime files now instead of at the next reload tick (tests). */
+  public Future<Void> reloadRuntimes() {
+    return loader.load();
   }
 
   /** Runs pending session expiry now (tests with a fake ticker). */
@@ -287,6 +287,9 @@ public final class AgentCubeProxy {
       return closed;
     }
     closing.set(true);
+    if (loader != null) {
+      loader.stop();
+    }
     Future<Void> stopServer = server == null ? Future.succeededFuture() : server.close();
     closed = stopServer.transform(x -> {
       if (sessions != null) {

@@ -5,13 +5,13 @@ import io.agentcube.error.ErrorCode;
 import io.agentcube.runtime.Durations;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeKind;
-import io.agentcube.runtime.RuntimeRegistry;
+import io.agentcube.runtime.RuntimeCatalog;
+import io.agentcube.runtime.RuntimeStatus;
 import io.agentcube.runtime.TargetPort;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.sandbox.WarmPool;
 import io.agentcube.session.Session;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -21,6 +21,9 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import io.agentcube.runtime.RuntimeRef;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -35,14 +38,14 @@ final class ControlPlaneRoutes {
   private static final int DEFAULT_PAGE = 100;
   private static final int MAX_PAGE = 1000;
 
-  private final Vertx vertx;
-  private final RuntimeRegistry runtimes;
+  private final RuntimeCatalog runtimes;
+  private final RuntimeLoader loader;
   private final SessionRouter sessions;
   private final SandboxPools pools;
 
-  ControlPlaneRoutes(Vertx vertx, RuntimeRegistry runtimes, SessionRouter sessions, SandboxPools pools) {
-    this.vertx = vertx;
+  ControlPlaneRoutes(RuntimeCatalog runtimes, RuntimeLoader loader, SessionRouter sessions, SandboxPools pools) {
     this.runtimes = runtimes;
+    this.loader = loader;
     this.sessions = sessions;
     this.pools = pools;
   }
@@ -58,6 +61,7 @@ final class ControlPlaneRoutes {
     router.delete("/v1/sessions/:id").handler(this::delete);
     router.post("/v1/sessions/:id/keepalive").handler(body).handler(this::keepalive);
     router.get("/v1/namespaces/:ns/runtimes").handler(this::runtimes);
+    router.get("/v1/namespaces/:ns/endpoints").handler(this::endpoints);
   }
 
   private void create(RoutingContext rc, RuntimeKind kind) {
@@ -68,10 +72,13 @@ final class ControlPlaneRoutes {
           + kind.kind() + " to start a session of)");
     }
     String namespace = in.getValue("namespace") instanceof String s && !s.isEmpty() ? s : "default";
-    RuntimeDefinition definition = runtimes.find(kind, namespace, name);
+    RuntimeDefinition definition = runtimes.current(kind, namespace, name);
     if (definition == null) {
       throw AgentCubeException.stackless(ErrorCode.RUNTIME_NOT_FOUND,
           kind.kind() + " " + namespace + "/" + name + " not found");
+    }
+    if (in.getValue("endpoint") instanceof String endpoint && !endpoint.isEmpty()) {
+      definition = runtimes.throughEndpoint(kind, namespace, name, endpoint);
     }
     sessions.open(definition).onComplete(ar -> {
       if (ar.failed()) {
@@ -162,27 +169,62 @@ final class ControlPlaneRoutes {
         .put("continue", page.size() > limit ? page.get(limit - 1).id() : null));
   }
 
+  /** The runtimes of a namespace with their status, plus the problems of the latest load. */
   private void runtimes(RoutingContext rc) {
     String ns = rc.pathParam("ns");
+    Map<RuntimeRef, Integer> active = new HashMap<>();
+    for (Session<Sandbox> s : sessions.store().snapshot(x -> x.binding().definition().ref().namespace().equals(ns))) {
+      active.merge(s.binding().definition().ref(), 1, Integer::sum);
+    }
     JsonArray items = new JsonArray();
-    runtimes.all().stream().filter(d -> d.ref().namespace().equals(ns))
-        .sorted(Comparator.comparing((RuntimeDefinition d) -> d.ref().kind()).thenComparing(d -> d.ref().name()))
-        .forEach(d -> {
+    runtimes.snapshot().runtimes().values().stream()
+        .filter(e -> e.ref().namespace().equals(ns))
+        .sorted(Comparator.comparing((RuntimeCatalog.Entry e) -> e.ref().kind()).thenComparing(e -> e.ref().name()))
+        .forEach(e -> {
+          RuntimeDefinition d = e.current().definition();
           WarmPool pool = pools.pool(d);
-          long active = sessions.store().snapshot(s -> s.binding().definition().ref().equals(d.ref())).size();
+          RuntimeStatus st = RuntimeStatus.compute(e, pool == null ? 0 : pool.ready(),
+              pool == null ? "no warm pool" : pool.lastStartError(), active.getOrDefault(e.ref(), 0));
+          RuntimeStatus.Condition c = st.readyCondition();
           items.add(new JsonObject()
               .put("kind", d.ref().kind().kind())
               .put("namespace", d.ref().namespace())
               .put("name", d.ref().name())
               .put("source", d.source())
               .put("status", new JsonObject()
-                  .put("ready", pool != null)
-                  .put("defaultVersion", d.version())
-                  .put("versions", new JsonObject().put(d.version(), d.templateHash()))
-                  .put("warmPool", new JsonObject().put("desired", d.warmPoolSize())
-                      .put("ready", pool == null ? 0 : pool.ready()))
-                  .put("activeSessions", active)));
+                  .put("conditions", new JsonArray().add(new JsonObject().put("type", c.type())
+                      .put("status", c.status()).put("reason", c.reason()).put("message", c.message())
+                      .put("observedGeneration", c.observedGeneration())))
+                  .put("ready", st.ready())
+                  .put("defaultVersion", st.defaultVersion())
+                  .put("versions", new JsonObject(new java.util.LinkedHashMap<>(st.versions())))
+                  .put("warmPool", new JsonObject().put("desired", st.warmDesired()).put("ready", st.warmReady()))
+                  .put("activeSessions", st.activeSessions())));
         });
+    json(rc, 200, new JsonObject().put("items", items).put("errors", new JsonArray(loader.errors())));
+  }
+
+  /** The endpoints of a namespace and what they resolve to. */
+  private void endpoints(RoutingContext rc) {
+    String ns = rc.pathParam("ns");
+    JsonArray items = new JsonArray();
+    runtimes.snapshot().endpoints().values().stream()
+        .filter(e -> e.definition().namespace().equals(ns))
+        .sorted(Comparator.comparing((RuntimeCatalog.Endpoint e) -> e.definition().name()))
+        .forEach(e -> items.add(new JsonObject()
+            .put("kind", e.definition().kindName())
+            .put("namespace", e.definition().namespace())
+            .put("name", e.definition().name())
+            .put("target", e.definition().target())
+            .put("version", e.definition().version())
+            .put("status", new JsonObject()
+                .put("ready", e.resolved() != null)
+                .put("resolvedVersion", e.resolved() == null ? null : e.resolved().version())
+                .put("conditions", new JsonArray().add(new JsonObject().put("type", "Ready")
+                    .put("status", e.resolved() != null ? "True" : "False")
+                    .put("reason", e.resolved() != null ? "Resolved" : "Unresolved")
+                    .put("message", e.resolved() != null
+                        ? "new sessions get version " + e.resolved().version() : e.problem()))))));
     json(rc, 200, new JsonObject().put("items", items));
   }
 
@@ -201,8 +243,8 @@ final class ControlPlaneRoutes {
         .put("lastActivity", s.lastActivity().toString())
         .put("idleDeadline", s.idleDeadline().toString())
         .put("hardDeadline", s.hardDeadline().toString())
-        .put("sessionTimeout", Durations.format(d.sessionTimeout()))
-        .put("maxSessionDuration", Durations.format(d.maxSessionDuration()))
+        .put("sessionTimeout", Durations.format(s.idleTimeout()))
+        .put("maxSessionDuration", Durations.format(java.time.Duration.between(s.createdAt(), s.hardDeadline())))
         .put("inFlight", s.inFlight())
         .put("entryPoints", entryPoints(sandbox));
   }

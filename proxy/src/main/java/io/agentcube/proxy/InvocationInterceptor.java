@@ -7,7 +7,7 @@ import io.agentcube.runtime.AuthMode;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.RuntimeRef;
-import io.agentcube.runtime.RuntimeRegistry;
+import io.agentcube.runtime.RuntimeCatalog;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.session.Session;
 import io.vertx.core.Context;
@@ -53,13 +53,13 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
   private static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
   private static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
 
-  private final RuntimeRegistry runtimes;
+  private final RuntimeCatalog runtimes;
   private final SessionRouter sessions;
   private final ProxyMetrics metrics;
   private final long upstreamIdleTimeoutMs;
   private final long connectTimeoutMs;
 
-  InvocationInterceptor(RuntimeRegistry runtimes, SessionRouter sessions, ProxyMetrics metrics,
+  InvocationInterceptor(RuntimeCatalog runtimes, SessionRouter sessions, ProxyMetrics metrics,
       long upstreamIdleTimeoutMs, long connectTimeoutMs) {
     this.runtimes = runtimes;
     this.sessions = sessions;
@@ -106,19 +106,22 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
       return forward(ctx, session, uri, target.forwardPath);
     }
 
-    RuntimeDefinition definition = runtimes.find(target.kind, target.namespace, target.name);
+    RuntimeDefinition definition = runtimes.current(target.kind, target.namespace, target.name);
     if (definition == null) {
       return reject(ctx, AgentCubeException.stackless(ErrorCode.RUNTIME_NOT_FOUND,
           target.kind.kind() + " " + target.namespace + "/" + target.name + " not found"));
     }
     if (endpoint != null) {
-      // Endpoints (version pinning) arrive with the runtime API issue; none exist yet.
-      return reject(ctx, AgentCubeException.stackless(ErrorCode.ENDPOINT_NOT_FOUND,
-          "endpoint '" + endpoint + "' not found"));
+      try {
+        definition = runtimes.throughEndpoint(target.kind, target.namespace, target.name, endpoint);
+      } catch (AgentCubeException e) {
+        return reject(ctx, e);
+      }
     }
+    RuntimeDefinition chosen = definition;
     Context context = Vertx.currentContext();
     String finalUri = uri;
-    return onContext(context, sessions.open(definition))
+    return onContext(context, sessions.open(chosen))
         .compose(opened -> {
           Session<Sandbox> session;
           try {

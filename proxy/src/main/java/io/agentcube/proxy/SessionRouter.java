@@ -70,7 +70,7 @@ public final class SessionRouter {
     } catch (AgentCubeException e) {
       return Future.failedFuture(e);
     }
-    Future<Session<Sandbox>> bound = pools.acquire(definition).map(this::bind);
+    Future<Session<Sandbox>> bound = pools.acquire(definition).map(a -> bind(a, definition));
     if (definition.authMode() != AuthMode.PICOD) {
       return bound;
     }
@@ -89,12 +89,12 @@ public final class SessionRouter {
     return tokens.authorization(session.id());
   }
 
-  private Session<Sandbox> bind(Acquired acquired) {
+  /** Binds a sandbox to a new session, with the timeouts of the definition declared now. */
+  private Session<Sandbox> bind(Acquired acquired, RuntimeDefinition definition) {
     Sandbox sandbox = acquired.sandbox();
     Session<Sandbox> session;
     try {
-      session = store.create(sandbox, sandbox.definition().sessionTimeout(),
-          sandbox.definition().maxSessionDuration());
+      session = store.create(sandbox, definition.sessionTimeout(), definition.maxSessionDuration());
     } catch (AgentCubeException e) {
       backend.stop(sandbox);
       throw e;

@@ -47,7 +47,7 @@ class SessionLifecycleIT {
   }
 
   private WarmPool pool() {
-    RuntimeDefinition echo = f.proxy.runtimes().find(RuntimeKind.AGENT_RUNTIME, "default", "echo");
+    RuntimeDefinition echo = f.proxy.runtimes().current(RuntimeKind.AGENT_RUNTIME, "default", "echo");
     return f.proxy.pools().pool(echo);
   }
 

@@ -67,7 +67,11 @@ public final class SandboxPools {
       }
     }
     for (var e : wanted.entrySet()) {
-      if (!pools.containsKey(e.getKey())) {
+      WarmPool existing = pools.get(e.getKey());
+      if (existing != null && !existing.definition().equals(e.getValue())) {
+        existing.update(e.getValue());
+      }
+      if (existing == null) {
         WarmPool pool = new WarmPool(e.getValue(), backend, limiter, coldQueue, vertx, options);
         pools.put(e.getKey(), pool);
         listener.poolOpened(pool);

@@ -37,7 +37,7 @@ public final class WarmPool {
 
   private static final Logger log = LoggerFactory.getLogger(WarmPool.class);
 
-  private final RuntimeDefinition definition;
+  private volatile RuntimeDefinition definition;
   private final SandboxBackend backend;
   private final StartLimiter limiter;
   private final ColdStartQueue coldQueue;
@@ -49,6 +49,7 @@ public final class WarmPool {
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
   private int pending;
   private int consecutiveFailures;
+  private String lastStartError;
   private boolean backingOff;
   private boolean closed;
 
@@ -79,6 +80,11 @@ public final class WarmPool {
   /** Requests waiting for a cold start now. */
   public synchronized int waiting() {
     return waiters.size();
+  }
+
+  /** Why the latest start failed, or {@code null} when the latest start succeeded. */
+  public synchronized String lastStartError() {
+    return lastStartError;
   }
 
   /** Starts queued or running for this pool. */
@@ -121,6 +127,22 @@ public final class WarmPool {
       return Future.succeededFuture(new Acquired(hit, LaunchType.WARM, System.nanoTime() - t0));
     }
     return waiter.promise.future();
+  }
+
+  /**
+   * Takes a new definition of the same template (e.g. another {@code warmPoolSize} or timeouts):
+   * sandboxes started from now on carry it; ready ones above the new size are stopped.
+   */
+  void update(RuntimeDefinition next) {
+    List<Sandbox> extra = new ArrayList<>();
+    synchronized (this) {
+      definition = next;
+      while (ready.size() > next.warmPoolSize()) {
+        extra.add(ready.pollLast());
+      }
+    }
+    extra.forEach(backend::stop);
+    fill();
   }
 
   /** Starts filling the pool to its warm size; called once when the pool opens. */
@@ -225,6 +247,7 @@ public final class WarmPool {
     synchronized (this) {
       pending--;
       consecutiveFailures = 0;
+      lastStartError = null;
       waiter = closed ? null : waiters.poll();
       if (waiter == null && !closed && ready.size() < desired()) {
         ready.add(sandbox);
@@ -252,6 +275,7 @@ public final class WarmPool {
     synchronized (this) {
       pending--;
       consecutiveFailures++;
+      lastStartError = cause.getMessage();
       waiter = waiters.poll();
       if (!backingOff && !closed) {
         backingOff = true;

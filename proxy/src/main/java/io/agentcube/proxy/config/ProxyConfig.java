@@ -32,6 +32,7 @@ public final class ProxyConfig {
       ConfigKey.duration("server.clientIdleTimeout", "10m", 0, Long.MAX_VALUE / 2),
       ConfigKey.string("backend", "process"),
       ConfigKey.list("runtimes.dirs", List.of("conf/runtimes")),
+      ConfigKey.duration("runtimes.reloadInterval", "2s", 0, 3_600_000),
       ConfigKey.integer("sessions.maxSessions", 10_000, 1, 10_000_000),
       ConfigKey.duration("sessions.endedMemory", "1h", 0, Long.MAX_VALUE / 2),
       ConfigKey.integer("sessions.endedMemorySize", 100_000, 0, 10_000_000),
@@ -46,7 +47,9 @@ public final class ProxyConfig {
       ConfigKey.string("process.stateDir", ""),
       ConfigKey.duration("process.readyTimeout", "60s", 1, Long.MAX_VALUE / 2),
       ConfigKey.duration("process.stopGracePeriod", "5s", 0, 600_000),
-      ConfigKey.list("process.sandboxdCommand", List.of()),
+      ConfigKey.list("process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1",
+          "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k", "-jar",
+          "$(AGENTCUBE_HOME)/sandboxd/target/agentcube-sandboxd.jar", "--host", "127.0.0.1")),
       ConfigKey.string("auth.picod.privateKeyFile", ""),
       ConfigKey.duration("auth.picod.tokenTtl", "1h", 60_000, 7 * 24 * 3_600_000L),
       ConfigKey.duration("shutdown.timeout", "30s", 0, 3_600_000));

@@ -48,7 +48,7 @@ class ProxyConfigTest {
     assertThat(c.duration("pool.startTimeout")).isEqualTo(Duration.ofSeconds(60));
     assertThat(c.duration("pool.retryAfter")).isEqualTo(Duration.ofSeconds(1));
     assertThat(c.duration("server.clientIdleTimeout")).isEqualTo(Duration.ofMinutes(10));
-    assertThat(c.list("process.sandboxdCommand")).isEmpty();
+    assertThat(c.list("process.sandboxdCommand")).contains("-jar", "$(AGENTCUBE_HOME)/sandboxd/target/agentcube-sandboxd.jar");
     assertThat(c.toJson().getString("pool.startTimeout")).isEqualTo("1m0s");
   }
 
