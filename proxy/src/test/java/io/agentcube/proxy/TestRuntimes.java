@@ -27,7 +27,7 @@ final class TestRuntimes {
             spec:
               containers:
                 - name: echo
-                  command: ["python3", "-u", "%s"]
+                  command: ["python3", "-S", "-u", "%s"]
           sessionTimeout: %s
           maxSessionDuration: %s
           warmPoolSize: %d
