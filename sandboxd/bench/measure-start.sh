@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Start time and resident memory of sandboxd, and of the two minimal servers it was chosen
 # between. Start time = process launch until the first 200 from GET /health (curl polled every
-# 5 ms); memory = VmRSS from /proc/<pid>/status right after that answer. Variants run
-# round-robin (one start of each per round) so background load hits them alike; prints every
-# run and the median per variant.
+# 5 ms); memory = VmRSS from /proc/<pid>/status right after that answer; cpu = the process's
+# user+system CPU time until then (less sensitive to other load on the machine than wall time).
+# Variants run round-robin (one start of each per round) so background load hits them alike;
+# prints every run and the median per variant.
 #
 #   mvn -B -q -pl sandboxd -am package -DskipTests && sandboxd/bench/measure-start.sh [ROUNDS]
 #
@@ -57,16 +58,19 @@ for round in $(seq "$rounds"); do
     until curl -sf -o /dev/null "http://127.0.0.1:$port/health"; do sleep 0.005; done
     t1=$(date +%s%N)
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$pid/stat")
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    echo "$name $(( (t1 - t0) / 1000000 )) $(( rss / 1024 ))" | tee -a "$work/runs" \
-      | awk '{print "round '"$round"' " $1 ": start_ms=" $2 " rss_mb=" $3}'
+    echo "$name $(( (t1 - t0) / 1000000 )) $(( rss / 1024 )) $cpu" | tee -a "$work/runs" \
+      | awk '{print "round '"$round"' " $1 ": start_ms=" $2 " rss_mb=" $3 " cpu_ms=" $4}'
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "median over $rounds starts (start_ms, rss_mb):"
+echo "median over $rounds starts:"
 for name in $(printf '%s\n' "${!cmd[@]}" | sort); do
   ms=$(awk -v n="$name" '$1==n {print $2}' "$work/runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
   mb=$(awk -v n="$name" '$1==n {print $3}' "$work/runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+  cpu=$(awk -v n="$name" '$1==n {print $4}' "$work/runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
   flags="$(echo "${cmd[$name]}" | { grep -oE -- '-XX:[^ ]+' || true; } | sed "s|$work/||" | paste -sd' ')"
-  printf '  %-26s %6s ms %5s MB   %s\n' "$name" "$ms" "$mb" "${flags:-(no JVM flags)}"
+  printf '  %-26s start %5s ms  rss %4s MB  cpu %5s ms   %s\n' "$name" "$ms" "$mb" "$cpu" \
+    "${flags:-(no JVM flags)}"
 done

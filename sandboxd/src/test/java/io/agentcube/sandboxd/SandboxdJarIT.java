@@ -40,7 +40,8 @@ class SandboxdJarIT {
   }
 
   Process launch(Map<String, String> env, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of("java", "-XX:TieredStopAtLevel=1",
+    String java = ProcessHandle.current().info().command().orElse("java"); // this test's JVM
+    List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1",
         "-XX:+UseSerialGC", "-jar", JAR.toString(), "--host", "127.0.0.1", "--port", "0",
         "--workspace", workspace.toString()));
     cmd.addAll(List.of(args));
