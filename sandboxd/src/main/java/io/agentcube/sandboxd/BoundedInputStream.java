@@ -13,6 +13,7 @@ final class BoundedInputStream extends FilterInputStream {
 
   /** Thrown (as an {@link IOException}, so it passes through parsers) when the cap is passed. */
   static final class TooLargeException extends IOException {
+    private static final long serialVersionUID = 1L;
     private final long limit;
 
     TooLargeException(long limit) {

@@ -267,11 +267,6 @@ final class CommandRunner {
     running.forEach((p, id) -> killTree(p.toHandle(), id));
   }
 
-  /** Number of commands running now. */
-  int runningCount() {
-    return running.size();
-  }
-
   private static double seconds(long t0) {
     return (System.nanoTime() - t0) / 1e9;
   }

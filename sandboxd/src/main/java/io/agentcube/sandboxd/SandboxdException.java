@@ -11,6 +11,8 @@ package io.agentcube.sandboxd;
  */
 final class SandboxdException extends RuntimeException {
 
+  private static final long serialVersionUID = 1L;
+
   private final ErrorCode code;
 
   private SandboxdException(ErrorCode code, String message, Throwable cause, boolean stackTrace) {

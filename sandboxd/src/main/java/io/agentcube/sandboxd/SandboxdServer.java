@@ -178,10 +178,4 @@ public final class SandboxdServer implements AutoCloseable {
       log.warn("cannot remove staging directory path={} reason={}", dir, e.toString());
     }
   }
-
-  /** For tests: number of commands running now. */
-  int runningCommands() {
-    return runner.runningCount();
-  }
-
 }
