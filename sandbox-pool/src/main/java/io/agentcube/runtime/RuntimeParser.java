@@ -1,40 +1,81 @@
 package io.agentcube.runtime;
 
+import io.agentcube.runtime.api.AgentEndpoint;
+import io.agentcube.runtime.api.AgentRuntime;
+import io.agentcube.runtime.api.AgentRuntimeSpec;
+import io.agentcube.runtime.api.CodeInterpreter;
+import io.agentcube.runtime.api.CodeInterpreterEndpoint;
+import io.agentcube.runtime.api.CodeInterpreterSpec;
+import io.agentcube.runtime.api.CodeInterpreterTemplate;
+import io.agentcube.runtime.api.EndpointSpec;
+import io.agentcube.runtime.api.RuntimeApi;
+import io.agentcube.runtime.api.TargetPortSpec;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.regex.Pattern;
+import java.util.function.Function;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.MappingIterator;
+import tools.jackson.databind.exc.MismatchedInputException;
+import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
- * Reads {@code AgentRuntime} and {@code CodeInterpreter} documents (YAML or JSON, several per
- * file) into {@link RuntimeDefinition}s, applying the defaults of design.md §4 and collecting
- * every problem with the path of the field it concerns.
+ * Reads runtime documents (YAML or JSON, several per file) into the typed model of
+ * {@link io.agentcube.runtime.api}, validates them with {@link RuntimeValidation} and normalises
+ * them into {@link RuntimeDefinition}s and {@link EndpointDefinition}s, collecting every problem
+ * with the path of the field it concerns.
+ *
+ * <p>Two entry points share one conversion: {@link #parse} for files (the process backend), and
+ * {@link #toDefinition(AgentRuntime)} / {@link #toDefinition(CodeInterpreter)} /
+ * {@link #toEndpoint(AgentEndpoint)} / {@link #toEndpoint(CodeInterpreterEndpoint)} for typed
+ * objects (the Kubernetes backend's informers). Both validate the same way; the defaults of
+ * design.md §4 are applied here, so a document that leaves them out and one whose API server
+ * filled them in give equal definitions.
+ *
+ * <p>Reading is lenient where the API server would be too (unknown fields are dropped, as pruning
+ * does) and strict where it would reject (a string where a number belongs, a fraction where an
+ * integer belongs, an unknown enum value). A value that cannot be read into the model is reported
+ * by its field ({@code spec.targetPort[0].port: must be an integer, was 'abc'}), taken out, and
+ * reading goes on, so one run reports every problem of a document.
  *
  * <p>Backend-neutral: fields that only one backend uses are read and kept; whether a backend can
  * run a definition is the backend's question ({@code SandboxBackend#problems}). Documents of other
- * kinds are skipped and reported through {@link Result#skipped()}.
+ * kinds are skipped and reported through {@link Result#skipped()}. Stateless and thread-safe.
  */
 public final class RuntimeParser {
 
-  public static final String API_GROUP = "runtime.agentcube.volcano.sh";
-  public static final String API_VERSION = API_GROUP + "/v1alpha1";
-  public static final String VERSION_ANNOTATION = API_GROUP + "/version";
+  public static final String API_GROUP = RuntimeApi.GROUP;
+  public static final String API_VERSION = RuntimeApi.API_VERSION;
+  public static final String VERSION_ANNOTATION = RuntimeApi.VERSION_ANNOTATION;
 
-  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  private static final Pattern ENV_NAME = Pattern.compile("[-._a-zA-Z][-._a-zA-Z0-9]*");
-  private static final YAMLMapper YAML = YAMLMapper.builder().build();
+  private static final String DEFAULT_NAMESPACE = "default";
+  /** Bounds the read-report-remove loop; a document has far fewer unreadable values. */
+  private static final int MAX_MAPPING_PROBLEMS = 50;
+
+  private static final YAMLMapper YAML = YAMLMapper.builder()
+      // Kubernetes prunes unknown fields; so do we (AgentCube adds fields such as networkPolicy).
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      // Kubernetes rejects "8080" for an integer and 1.5 for an int32; so do we.
+      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .build();
 
   /**
    * What one file held. A runtime's {@link RuntimeDefinition#version()} is the value of its
@@ -50,12 +91,10 @@ public final class RuntimeParser {
    * Parses every document in {@code text}.
    *
    * @param source names the text in messages (a file path)
-   * @throws RuntimeValidationException listing every problem found, when any is
+   * @throws RuntimeValidationException listing every problem found, when any is; problems of a
+   *     file with several documents start with {@code document N: }
    */
   public static Result parse(String text, String source) {
-    List<RuntimeDefinition> runtimes = new ArrayList<>();
-    List<String> skipped = new ArrayList<>();
-    List<String> problems = new ArrayList<>();
     List<JsonNode> docs = new ArrayList<>();
     try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
       while (it.hasNextValue()) {
@@ -64,205 +103,203 @@ public final class RuntimeParser {
     } catch (JacksonException e) {
       throw new RuntimeValidationException(source, List.of("not valid YAML: " + e.getOriginalMessage()));
     }
+    List<RuntimeDefinition> runtimes = new ArrayList<>();
+    List<EndpointDefinition> endpoints = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    List<String> problems = new ArrayList<>();
     for (int i = 0; i < docs.size(); i++) {
       JsonNode doc = docs.get(i);
       if (doc == null || doc.isNull() || doc.isMissingNode()) {
         continue;
       }
       String prefix = docs.size() > 1 ? "document " + (i + 1) + ": " : "";
-      String kindName = doc.path("kind").asString("");
-      RuntimeKind kind = RuntimeKind.fromKind(kindName);
-      if (kind == null) {
-        skipped.add(prefix + "kind '" + kindName + "' is not a runtime");
-        continue;
+      String kind = doc.path("kind").asString("");
+      List<String> found = new ArrayList<>();
+      switch (kind) {
+        case "AgentRuntime" -> add(runtimes, readDocument(doc, AgentRuntime.class, RuntimeValidation::validate,
+            r -> convert(r, source), found));
+        case "CodeInterpreter" -> add(runtimes, readDocument(doc, CodeInterpreter.class, RuntimeValidation::validate,
+            c -> convert(c, source), found));
+        case "AgentEndpoint" -> add(endpoints, readDocument(doc, AgentEndpoint.class, RuntimeValidation::validate,
+            e -> endpoint(RuntimeKind.AGENT_RUNTIME, e.getMetadata(), e.getSpec(), source), found));
+        case "CodeInterpreterEndpoint" -> add(endpoints, readDocument(doc, CodeInterpreterEndpoint.class,
+            RuntimeValidation::validate,
+            e -> endpoint(RuntimeKind.CODE_INTERPRETER, e.getMetadata(), e.getSpec(), source), found));
+        default -> skipped.add(prefix + "kind '" + kind + "' is not a runtime or an endpoint");
       }
-      Fields f = new Fields(prefix);
-      RuntimeDefinition def = read(kind, doc, f, source);
-      if (f.problems.isEmpty()) {
-        runtimes.add(def);
-      } else {
-        problems.addAll(f.problems);
-      }
+      found.forEach(p -> problems.add(prefix + p));
     }
     if (!problems.isEmpty()) {
       throw new RuntimeValidationException(source, problems);
     }
-    return new Result(runtimes, List.of(), skipped);
+    return new Result(runtimes, endpoints, skipped);
   }
 
-  private static RuntimeDefinition read(RuntimeKind kind, JsonNode doc, Fields f, String source) {
-    String apiVersion = doc.path("apiVersion").asString("");
-    if (!apiVersion.equals(API_VERSION)) {
-      f.problem("apiVersion", "must be " + API_VERSION + ", was '" + apiVersion + "'");
-    }
-    JsonNode meta = doc.path("metadata");
-    String name = f.requiredString(meta, "metadata.name");
-    if (name != null && (name.length() > 63 || !DNS_LABEL.matcher(name).matches())) {
-      f.problem("metadata.name", "must be a DNS label (lower-case letters, digits, '-'; at most 63), was '" + name + "'");
-    }
-    String namespace = meta.path("namespace").asString("default");
-    if (!DNS_LABEL.matcher(namespace).matches()) {
-      f.problem("metadata.namespace", "must be a DNS label, was '" + namespace + "'");
-    }
-    String version = meta.path("annotations").path(VERSION_ANNOTATION).asString("v1");
+  // ---- typed objects to definitions (shared with the Kubernetes backend)
 
-    JsonNode spec = doc.path("spec");
-    if (!spec.isObject()) {
-      f.problem("spec", "required");
-      spec = YAML.createObjectNode();
-    }
-    boolean agent = kind == RuntimeKind.AGENT_RUNTIME;
-    String portsField = agent ? first(spec, "targetPort", "ports") : first(spec, "ports", "targetPort");
-    List<TargetPort> ports = readPorts(spec.path(portsField), "spec." + portsField, f);
-    String templateField = agent ? first(spec, "podTemplate", "template") : first(spec, "template", "podTemplate");
-    JsonNode templateNode = spec.path(templateField);
-    SandboxTemplate template = agent
-        ? readPodTemplate(templateNode, "spec." + templateField, f)
-        : readCodeInterpreterTemplate(templateNode, "spec." + templateField, f);
-
-    Duration sessionTimeout = f.duration(spec, "sessionTimeout", RuntimeDefinition.DEFAULT_SESSION_TIMEOUT);
-    Duration maxDuration = f.duration(spec, "maxSessionDuration", RuntimeDefinition.DEFAULT_MAX_SESSION_DURATION);
-    int warmPoolSize = f.nonNegativeInt(spec, "warmPoolSize", 0);
-    AuthMode authMode = agent ? AuthMode.NONE : AuthMode.PICOD;
-    JsonNode auth = spec.path("authMode");
-    if (!auth.isMissingNode() && !auth.isNull()) {
-      switch (auth.asString("")) {
-        case "picod" -> authMode = AuthMode.PICOD;
-        case "none" -> authMode = AuthMode.NONE;
-        default -> f.problem("spec.authMode", "must be picod or none, was '" + auth.asString("") + "'");
-      }
-    }
-    List<String> languages = new ArrayList<>();
-    for (JsonNode l : spec.path("languages")) {
-      languages.add(l.asString(""));
-    }
-    String hash = hash(canonical(templateNode) + "|" + canonical(spec.path(portsField)));
-    if (!f.problems.isEmpty()) {
-      return null;
-    }
-    return new RuntimeDefinition(new RuntimeRef(kind, namespace, name), version, hash, ports,
-        template, sessionTimeout, maxDuration, warmPoolSize, authMode, languages, source);
+  /**
+   * Validates and normalises an AgentRuntime, e.g. one from an informer.
+   *
+   * @throws RuntimeValidationException naming every problem, when {@link RuntimeValidation} finds any
+   */
+  public static RuntimeDefinition toDefinition(AgentRuntime runtime) {
+    return toDefinition(runtime, describe(runtime));
   }
 
-  private static String first(JsonNode spec, String canonical, String alias) {
-    return spec.has(canonical) || !spec.has(alias) ? canonical : alias;
+  /** As {@link #toDefinition(AgentRuntime)}, with {@code source} naming the runtime in messages. */
+  public static RuntimeDefinition toDefinition(AgentRuntime runtime, String source) {
+    requireValid(RuntimeValidation.validate(runtime), source);
+    return convert(runtime, source);
   }
 
-  private static List<TargetPort> readPorts(JsonNode node, String path, Fields f) {
-    if (node.isMissingNode() || node.isNull()) {
-      return List.of(new TargetPort(null, 8080, TargetPort.Protocol.HTTP, "/"));
-    }
-    if (!node.isArray() || node.isEmpty()) {
-      f.problem(path, "must be a non-empty list of ports");
-      return List.of();
-    }
-    List<TargetPort> ports = new ArrayList<>();
-    Set<String> names = new java.util.HashSet<>();
-    for (int i = 0; i < node.size(); i++) {
-      JsonNode p = node.get(i);
-      String at = path + "[" + i + "]";
-      String name = p.path("name").asString(null);
-      if (name != null && !names.add(name)) {
-        f.problem(at + ".name", "duplicate port name '" + name + "'");
-      }
-      JsonNode portNode = p.path("port");
-      int port = portNode.canConvertToInt() && portNode.isIntegralNumber() ? portNode.asInt() : -1;
-      if (port < 1 || port > 65535) {
-        f.problem(at + ".port", "must be a port number 1..65535, was " + (portNode.isMissingNode() ? "missing" : portNode.toString()));
-      }
-      TargetPort.Protocol protocol = TargetPort.Protocol.HTTP;
-      String proto = p.path("protocol").asString("HTTP");
-      try {
-        protocol = TargetPort.Protocol.valueOf(proto.toUpperCase(java.util.Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        f.problem(at + ".protocol", "must be HTTP or HTTPS, was '" + proto + "'");
-      }
-      String prefix = p.path("pathPrefix").asString(null);
-      if (prefix != null && !prefix.startsWith("/")) {
-        f.problem(at + ".pathPrefix", "must start with '/', was '" + prefix + "'");
-      }
-      ports.add(new TargetPort(name, port, protocol, prefix));
-    }
-    return ports;
+  /**
+   * Validates and normalises a CodeInterpreter, e.g. one from an informer.
+   *
+   * @throws RuntimeValidationException naming every problem, when {@link RuntimeValidation} finds any
+   */
+  public static RuntimeDefinition toDefinition(CodeInterpreter interpreter) {
+    return toDefinition(interpreter, describe(interpreter));
   }
 
-  /** AgentRuntime: a PodTemplateSpec; the process backend runs the first container. */
-  private static SandboxTemplate readPodTemplate(JsonNode node, String path, Fields f) {
-    if (!node.isObject()) {
-      f.problem(path, "required (a pod template with spec.containers)");
-      return null;
-    }
-    JsonNode containers = node.path("spec").path("containers");
-    if (!containers.isArray() || containers.isEmpty()) {
-      f.problem(path + ".spec.containers", "must list at least one container");
-      return null;
-    }
-    JsonNode c = containers.get(0);
-    String at = path + ".spec.containers[0]";
-    return new SandboxTemplate(c.path("image").asString(null), strings(c.path("command"), at + ".command", f),
-        strings(c.path("args"), at + ".args", f), env(c.path("env"), at + ".env", f),
-        c.path("workingDir").asString(null));
+  /** As {@link #toDefinition(CodeInterpreter)}, with {@code source} naming the runtime in messages. */
+  public static RuntimeDefinition toDefinition(CodeInterpreter interpreter, String source) {
+    requireValid(RuntimeValidation.validate(interpreter), source);
+    return convert(interpreter, source);
   }
 
-  /** CodeInterpreter: the flat template of design.md §4. */
-  private static SandboxTemplate readCodeInterpreterTemplate(JsonNode node, String path, Fields f) {
-    if (node.isMissingNode() || node.isNull()) {
-      return new SandboxTemplate(null, List.of(), List.of(), Map.of(), null);
-    }
-    if (!node.isObject()) {
-      f.problem(path, "must be an object");
-      return null;
-    }
-    return new SandboxTemplate(node.path("image").asString(null), strings(node.path("command"), path + ".command", f),
-        strings(node.path("args"), path + ".args", f), env(node.path("environment"), path + ".environment", f),
-        node.path("workingDir").asString(null));
+  /**
+   * Validates and normalises an AgentEndpoint. Whether its target exists is the catalog's question.
+   *
+   * @throws RuntimeValidationException naming every problem, when {@link RuntimeValidation} finds any
+   */
+  public static EndpointDefinition toEndpoint(AgentEndpoint endpoint) {
+    String source = describe(endpoint);
+    requireValid(RuntimeValidation.validate(endpoint), source);
+    return endpoint(RuntimeKind.AGENT_RUNTIME, endpoint.getMetadata(), endpoint.getSpec(), source);
   }
 
-  private static List<String> strings(JsonNode node, String path, Fields f) {
-    if (node.isMissingNode() || node.isNull()) {
-      return List.of();
+  /**
+   * Validates and normalises a CodeInterpreterEndpoint. Whether its target exists is the catalog's question.
+   *
+   * @throws RuntimeValidationException naming every problem, when {@link RuntimeValidation} finds any
+   */
+  public static EndpointDefinition toEndpoint(CodeInterpreterEndpoint endpoint) {
+    String source = describe(endpoint);
+    requireValid(RuntimeValidation.validate(endpoint), source);
+    return endpoint(RuntimeKind.CODE_INTERPRETER, endpoint.getMetadata(), endpoint.getSpec(), source);
+  }
+
+  private static void requireValid(List<String> problems, String source) {
+    if (!problems.isEmpty()) {
+      throw new RuntimeValidationException(source, problems);
     }
-    if (!node.isArray()) {
-      f.problem(path, "must be a list of strings");
-      return List.of();
-    }
-    List<String> out = new ArrayList<>();
-    for (JsonNode n : node) {
-      if (n.isContainer()) {
-        f.problem(path, "must be a list of strings");
-        return List.of();
+  }
+
+  private static String describe(HasMetadata o) {
+    ObjectMeta m = o.getMetadata();
+    String ns = m == null || m.getNamespace() == null ? DEFAULT_NAMESPACE : m.getNamespace();
+    return o.getKind() + " " + ns + "/" + (m == null ? null : m.getName());
+  }
+
+  /** An AgentRuntime runs the first container of its pod template in the process backend. */
+  private static RuntimeDefinition convert(AgentRuntime r, String source) {
+    AgentRuntimeSpec spec = r.getSpec();
+    Container c = spec.getPodTemplate().getSpec().getContainers().get(0);
+    SandboxTemplate template = new SandboxTemplate(c.getImage(), orEmpty(c.getCommand()), orEmpty(c.getArgs()),
+        env(c.getEnv()), c.getWorkingDir());
+    List<TargetPortSpec> ports = spec.getTargetPort() == null ? AgentRuntimeSpec.DEFAULT_PORTS : spec.getTargetPort();
+    return new RuntimeDefinition(ref(RuntimeKind.AGENT_RUNTIME, r.getMetadata()), version(r.getMetadata()),
+        hash(spec.getPodTemplate(), ports), ports(ports), template,
+        duration(spec.getSessionTimeout(), AgentRuntimeSpec.DEFAULT_SESSION_TIMEOUT),
+        duration(spec.getMaxSessionDuration(), AgentRuntimeSpec.DEFAULT_MAX_SESSION_DURATION),
+        spec.getWarmPoolSize() == null ? AgentRuntimeSpec.DEFAULT_WARM_POOL_SIZE : spec.getWarmPoolSize(),
+        AuthMode.NONE, List.of(), source);
+  }
+
+  /** A CodeInterpreter's flat template; no command means the process backend's bundled sandboxd. */
+  private static RuntimeDefinition convert(CodeInterpreter ci, String source) {
+    CodeInterpreterSpec spec = ci.getSpec();
+    CodeInterpreterTemplate t = spec.getTemplate() == null ? new CodeInterpreterTemplate() : spec.getTemplate();
+    SandboxTemplate template = new SandboxTemplate(t.getImage(), orEmpty(t.getCommand()), orEmpty(t.getArgs()),
+        env(t.getEnvironment()), t.getWorkingDir());
+    List<TargetPortSpec> ports = spec.getPorts() == null ? CodeInterpreterSpec.DEFAULT_PORTS : spec.getPorts();
+    CodeInterpreterSpec.AuthMode auth = spec.getAuthMode() == null ? CodeInterpreterSpec.DEFAULT_AUTH_MODE
+        : spec.getAuthMode();
+    return new RuntimeDefinition(ref(RuntimeKind.CODE_INTERPRETER, ci.getMetadata()), version(ci.getMetadata()),
+        hash(spec.getTemplate(), ports), ports(ports), template,
+        duration(spec.getSessionTimeout(), CodeInterpreterSpec.DEFAULT_SESSION_TIMEOUT),
+        duration(spec.getMaxSessionDuration(), CodeInterpreterSpec.DEFAULT_MAX_SESSION_DURATION),
+        spec.getWarmPoolSize() == null ? CodeInterpreterSpec.DEFAULT_WARM_POOL_SIZE : spec.getWarmPoolSize(),
+        auth == CodeInterpreterSpec.AuthMode.NONE ? AuthMode.NONE : AuthMode.PICOD,
+        orEmpty(spec.getLanguages()), source);
+  }
+
+  private static EndpointDefinition endpoint(RuntimeKind kind, ObjectMeta meta, EndpointSpec spec, String source) {
+    String version = spec.getVersion() == null || spec.getVersion().isEmpty() ? null : spec.getVersion();
+    long generation = meta.getGeneration() == null ? 1 : meta.getGeneration();
+    return new EndpointDefinition(kind, namespace(meta), meta.getName(), spec.getTarget(), version, generation,
+        source);
+  }
+
+  private static RuntimeRef ref(RuntimeKind kind, ObjectMeta meta) {
+    return new RuntimeRef(kind, namespace(meta), meta.getName());
+  }
+
+  private static String namespace(ObjectMeta meta) {
+    return meta.getNamespace() == null ? DEFAULT_NAMESPACE : meta.getNamespace();
+  }
+
+  private static String version(ObjectMeta meta) {
+    Map<String, String> annotations = meta.getAnnotations();
+    return annotations == null ? null : annotations.get(VERSION_ANNOTATION);
+  }
+
+  private static List<TargetPort> ports(List<TargetPortSpec> ports) {
+    return ports.stream().map(p -> new TargetPort(p.getName(), p.getPort(),
+        p.getProtocol() == TargetPortSpec.Protocol.HTTPS ? TargetPort.Protocol.HTTPS : TargetPort.Protocol.HTTP,
+        p.getPathPrefix())).toList();
+  }
+
+  private static Duration duration(String value, String dflt) {
+    return Durations.parse(value == null ? dflt : value);
+  }
+
+  private static <T> List<T> orEmpty(List<T> list) {
+    return list == null ? List.of() : list;
+  }
+
+  /** Environment in declaration order; {@code valueFrom} (secrets, field refs) has no local meaning: empty. */
+  private static Map<String, String> env(List<EnvVar> env) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (env != null) {
+      for (EnvVar e : env) {
+        out.put(e.getName(), e.getValue() == null ? "" : e.getValue());
       }
-      out.add(n.asString(""));
     }
     return out;
   }
 
-  private static Map<String, String> env(JsonNode node, String path, Fields f) {
-    Map<String, String> env = new LinkedHashMap<>();
-    if (node.isMissingNode() || node.isNull()) {
-      return env;
-    }
-    if (!node.isArray()) {
-      f.problem(path, "must be a list of {name, value}");
-      return env;
-    }
-    for (int i = 0; i < node.size(); i++) {
-      JsonNode e = node.get(i);
-      String name = e.path("name").asString(null);
-      if (name == null || !ENV_NAME.matcher(name).matches()) {
-        f.problem(path + "[" + i + "].name", "must be a valid environment variable name, was '" + name + "'");
-        continue;
-      }
-      // valueFrom (secrets, field refs) has no meaning for local processes: the value stays empty.
-      env.put(name, e.path("value").asString(""));
-    }
-    return env;
-  }
+  // ---- the template hash
 
   /**
-   * The node as JSON with object keys sorted, so that the hash depends on what the template says
-   * and not on the order its keys were written in. A missing node is empty.
+   * A short hash over the template as declared and the ports with their defaults applied, taken
+   * over JSON with object keys sorted: it depends on what the template says, not on the order
+   * its keys were written in, nor on the spelling ({@code ports} or {@code targetPort}), nor on
+   * whether an API server filled in a port's default protocol.
    */
+  static String hash(Object template, List<TargetPortSpec> ports) {
+    List<TargetPortSpec> effective = ports.stream().map(p -> new TargetPortSpec(p.getName(), p.getPort(),
+        p.getProtocol() == null ? TargetPortSpec.Protocol.HTTP : p.getProtocol(), p.getPathPrefix())).toList();
+    String canonical = canonical(template == null ? YAML.missingNode() : YAML.valueToTree(template))
+        + "|" + canonical(YAML.valueToTree(effective));
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static String canonical(JsonNode node) {
     if (node.isMissingNode()) {
       return "";
@@ -273,8 +310,7 @@ public final class RuntimeParser {
         if (sb.length() > 1) {
           sb.append(',');
         }
-        sb.append(JsonNodeFactory.instance.stringNode(e.getKey())).append(':')
-            .append(canonical(e.getValue()));
+        sb.append(JsonNodeFactory.instance.stringNode(e.getKey())).append(':').append(canonical(e.getValue()));
       });
       return sb.append('}').toString();
     }
@@ -288,65 +324,181 @@ public final class RuntimeParser {
     return node.toString();
   }
 
-  private static String hash(String canonical) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 6);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+  // ---- reading one document into the model
+
+  private static <T> void add(List<T> into, T value) {
+    if (value != null) {
+      into.add(value);
     }
   }
 
-  /** Problem collector with typed readers. */
-  private static final class Fields {
-    final String prefix;
-    final List<String> problems = new ArrayList<>();
-
-    Fields(String prefix) {
-      this.prefix = prefix;
+  /**
+   * Reads {@code doc} as {@code type}, validates it and converts it, adding every problem to
+   * {@code problems}; returns the conversion, or {@code null} when there was any problem.
+   */
+  private static <R extends HasMetadata, D> D readDocument(JsonNode doc, Class<R> type,
+      Function<R, List<String>> validate, Function<R, D> convert, List<String> problems) {
+    List<String> found = new ArrayList<>();
+    String apiVersion = doc.path("apiVersion").asString("");
+    if (!apiVersion.equals(API_VERSION)) {
+      found.add("apiVersion: must be " + API_VERSION + ", was '" + apiVersion + "'");
     }
-
-    void problem(String field, String message) {
-      problems.add(prefix + field + ": " + message);
-    }
-
-    String requiredString(JsonNode parent, String path) {
-      String leaf = path.substring(path.lastIndexOf('.') + 1);
-      String v = parent.path(leaf).asString(null);
-      if (v == null || v.isEmpty()) {
-        problem(path, "required");
-        return null;
-      }
-      return v;
-    }
-
-    Duration duration(JsonNode spec, String field, Duration dflt) {
-      JsonNode n = spec.path(field);
-      if (n.isMissingNode() || n.isNull()) {
-        return dflt;
-      }
-      try {
-        Duration d = Durations.parse(n.asString(""));
-        if (d.isZero()) {
-          problem("spec." + field, "must be greater than 0");
+    ObjectNode tree = doc.isObject() ? (ObjectNode) doc.deepCopy() : YAML.createObjectNode();
+    // Checked above; a CustomResource computes both from its annotations (and logs when set).
+    tree.remove("apiVersion");
+    tree.remove("kind");
+    Map<String, String> aliases = type == AgentRuntime.class ? normaliseAliases(tree, found) : Map.of();
+    List<String> unreadable = new ArrayList<>();
+    R value = readLeniently(tree, type, found, unreadable);
+    if (value != null) {
+      for (String p : validate.apply(value)) {
+        if (unreadable.stream().noneMatch(u -> concerns(p, u))) {
+          found.add(p);
         }
-        return d;
-      } catch (IllegalArgumentException e) {
-        problem("spec." + field, e.getMessage());
-        return dflt;
       }
     }
+    for (String p : found) {
+      problems.add(spelledAsWritten(p, aliases));
+    }
+    return found.isEmpty() && value != null ? convert.apply(value) : null;
+  }
 
-    int nonNegativeInt(JsonNode spec, String field, int dflt) {
-      JsonNode n = spec.path(field);
-      if (n.isMissingNode() || n.isNull()) {
-        return dflt;
+  /**
+   * Renames the seed spellings {@code spec.ports} / {@code spec.template} of an AgentRuntime to
+   * the canonical names in {@code tree}, so that mapping errors name canonical paths; returns
+   * canonical → written prefix, to put problems back in the user's words.
+   */
+  private static Map<String, String> normaliseAliases(ObjectNode tree, List<String> found) {
+    Map<String, String> renamed = new LinkedHashMap<>();
+    if (tree.get("spec") instanceof ObjectNode spec) {
+      for (String[] pair : new String[][] {{"targetPort", "ports"}, {"podTemplate", "template"}}) {
+        if (spec.has(pair[1]) && spec.has(pair[0])) {
+          found.add("spec." + pair[1] + ": is another spelling of spec." + pair[0] + "; give one of them");
+        } else if (spec.has(pair[1])) {
+          spec.set(pair[0], spec.remove(pair[1]));
+          renamed.put("spec." + pair[0], "spec." + pair[1]);
+        }
       }
-      if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 0) {
-        problem("spec." + field, "must be an integer >= 0, was " + n);
-        return dflt;
-      }
-      return n.asInt();
     }
+    return renamed;
+  }
+
+  private static String spelledAsWritten(String problem, Map<String, String> aliases) {
+    for (Map.Entry<String, String> a : aliases.entrySet()) {
+      if (concerns(problem, a.getKey())) {
+        return a.getValue() + problem.substring(a.getKey().length());
+      }
+    }
+    return problem;
+  }
+
+  /** Whether {@code problem} ({@code field: message}) is about {@code field} or a field inside it. */
+  private static boolean concerns(String problem, String field) {
+    if (!problem.startsWith(field) || problem.length() == field.length()) {
+      return false;
+    }
+    char next = problem.charAt(field.length());
+    return next == ':' || next == '.' || next == '[';
+  }
+
+  /**
+   * Maps {@code tree} to {@code type}; each value Jackson cannot read is reported by its field
+   * path, removed from the tree (an array element becomes null) and reading starts again.
+   *
+   * @param unreadable receives the paths of the removed values, so that validation does not
+   *     report them a second time as missing
+   * @return the value, or {@code null} when the document cannot be read at all
+   */
+  private static <R> R readLeniently(ObjectNode tree, Class<R> type, List<String> found, List<String> unreadable) {
+    for (int attempt = 0; attempt < MAX_MAPPING_PROBLEMS; attempt++) {
+      try {
+        return YAML.treeToValue(tree, type);
+      } catch (JacksonException e) {
+        List<JacksonException.Reference> path = e.getPath();
+        String field = fieldPath(path);
+        JsonNode parent = tree;
+        for (int i = 0; i < path.size() - 1 && parent != null; i++) {
+          parent = step(parent, path.get(i));
+        }
+        JacksonException.Reference last = path.isEmpty() ? null : path.get(path.size() - 1);
+        JsonNode bad = parent == null || last == null ? null : step(parent, last);
+        if (field.isEmpty() || bad == null || unreadable.contains(field)) {
+          found.add((field.isEmpty() ? "document" : field) + ": cannot be read: " + e.getOriginalMessage());
+          return null;
+        }
+        found.add(field + ": " + describeMismatch(e, bad));
+        unreadable.add(field);
+        if (parent instanceof ObjectNode o) {
+          o.remove(last.getPropertyName());
+        } else if (parent instanceof ArrayNode a) {
+          a.set(last.getIndex(), YAML.nullNode());
+        }
+      }
+    }
+    found.add("document: too many values that cannot be read");
+    return null;
+  }
+
+  private static JsonNode step(JsonNode node, JacksonException.Reference ref) {
+    if (ref.getPropertyName() != null) {
+      return node.isObject() ? node.get(ref.getPropertyName()) : null;
+    }
+    return node.isArray() && ref.getIndex() >= 0 ? node.get(ref.getIndex()) : null;
+  }
+
+  private static String fieldPath(List<JacksonException.Reference> path) {
+    StringBuilder sb = new StringBuilder();
+    for (JacksonException.Reference ref : path) {
+      if (ref.getPropertyName() != null) {
+        sb.append(sb.length() > 0 ? "." : "").append(ref.getPropertyName());
+      } else if (ref.getIndex() >= 0) {
+        sb.append('[').append(ref.getIndex()).append(']');
+      }
+    }
+    return sb.toString();
+  }
+
+  /** "must be an integer, was 'abc'": what the field takes, from the type Jackson wanted. */
+  private static String describeMismatch(JacksonException e, JsonNode bad) {
+    String was = bad.isString() ? "'" + bad.asString() + "'"
+        : bad.isArray() ? "a list" : bad.isObject() ? "an object" : bad.toString();
+    Class<?> target = e instanceof MismatchedInputException m ? m.getTargetType() : null;
+    if (target == null) {
+      return "cannot be read (" + e.getOriginalMessage() + "), was " + was;
+    }
+    if (target.isEnum()) {
+      List<String> names = new ArrayList<>();
+      for (Object constant : target.getEnumConstants()) {
+        names.add(YAML.valueToTree(constant).asString());
+      }
+      return "must be " + oneOf(names) + ", was " + was;
+    }
+    String expected;
+    if (target == Integer.class || target == int.class || target == Long.class || target == long.class
+        || target == Short.class || target == short.class) {
+      expected = "an integer";
+    } else if (Number.class.isAssignableFrom(target) || target == double.class || target == float.class) {
+      expected = "a number";
+    } else if (target == Boolean.class || target == boolean.class) {
+      expected = "true or false";
+    } else if (target == String.class) {
+      expected = "a string";
+    } else if (Collection.class.isAssignableFrom(target) || target.isArray()) {
+      expected = "a list";
+    } else {
+      expected = "an object";
+    }
+    if (expected.equals("a list") && bad.isArray() || expected.equals("an object") && bad.isObject()) {
+      // Jackson lost the inner path (it does for a list inside a list of strings): say what it said.
+      return "cannot be read: " + e.getOriginalMessage();
+    }
+    return "must be " + expected + ", was " + was;
+  }
+
+  private static String oneOf(List<String> names) {
+    if (names.size() == 1) {
+      return names.get(0);
+    }
+    return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
   }
 }

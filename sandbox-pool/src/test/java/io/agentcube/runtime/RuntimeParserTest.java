@@ -67,7 +67,7 @@ class RuntimeParserTest {
     RuntimeDefinition d = parseOne(interpreter("languages: [python, bash]\n"));
 
     assertThat(d.ref()).isEqualTo(new RuntimeRef(RuntimeKind.CODE_INTERPRETER, "default", "python"));
-    assertThat(d.version()).isEqualTo("v1");
+    assertThat(d.version()).as("no annotation: the catalog names the version").isNull();
     assertThat(d.ports()).containsExactly(new TargetPort(null, 8080, Protocol.HTTP, "/"));
     assertThat(d.sessionTimeout()).isEqualTo(Duration.ofMinutes(15));
     assertThat(d.maxSessionDuration()).isEqualTo(Duration.ofHours(8));
@@ -84,7 +84,7 @@ class RuntimeParserTest {
     RuntimeDefinition d = parseOne(agent(POD_TEMPLATE));
 
     assertThat(d.ref()).isEqualTo(new RuntimeRef(RuntimeKind.AGENT_RUNTIME, "default", "agent"));
-    assertThat(d.version()).isEqualTo("v1");
+    assertThat(d.version()).isNull();
     assertThat(d.ports()).containsExactly(new TargetPort(null, 8080, Protocol.HTTP, "/"));
     assertThat(d.sessionTimeout()).isEqualTo(Duration.ofMinutes(15));
     assertThat(d.maxSessionDuration()).isEqualTo(Duration.ofHours(8));
@@ -130,7 +130,7 @@ class RuntimeParserTest {
             pathPrefix: /
           - name: admin
             port: 9443
-            protocol: https
+            protocol: HTTPS
             pathPrefix: /admin
         podTemplate:
           labels: {team: a}
@@ -236,15 +236,53 @@ class RuntimeParserTest {
   }
 
   @Test
-  void parse_endpointKinds_areSkippedNotRejected() {
+  void parse_endpointKinds_readIntoEndpointDefinitions() {
     RuntimeParser.Result r = RuntimeParser.parse(HEADER + """
         kind: CodeInterpreterEndpoint
-        metadata: {name: python-canary}
-        spec: {target: python}
-        """, "endpoint.yaml");
+        metadata: {name: python-canary, namespace: team-a, generation: 4}
+        spec: {target: python, version: canary-2}
+        ---
+        """ + HEADER + """
+        kind: AgentEndpoint
+        metadata: {name: agent-latest}
+        spec: {target: agent, version: ""}
+        """, "endpoints.yaml");
 
     assertThat(r.runtimes()).isEmpty();
-    assertThat(r.skipped()).singleElement().asString().contains("CodeInterpreterEndpoint");
+    assertThat(r.skipped()).isEmpty();
+    assertThat(r.endpoints()).containsExactly(
+        new EndpointDefinition(RuntimeKind.CODE_INTERPRETER, "team-a", "python-canary", "python", "canary-2", 4,
+            "endpoints.yaml"),
+        new EndpointDefinition(RuntimeKind.AGENT_RUNTIME, "default", "agent-latest", "agent", null, 1,
+            "endpoints.yaml"));
+  }
+
+  @Test
+  void parse_runtimeAndItsEndpointInOneFile_returnsBoth() {
+    RuntimeParser.Result r = RuntimeParser.parse(agent(POD_TEMPLATE) + "---\n" + HEADER + """
+        kind: AgentEndpoint
+        metadata: {name: agent-v1}
+        spec: {target: agent, version: v1}
+        """, "both.yaml");
+
+    assertThat(r.runtimes()).extracting(d -> d.ref().name()).containsExactly("agent");
+    assertThat(r.endpoints()).singleElement().satisfies(e -> {
+      assertThat(e.targetRef()).isEqualTo(new RuntimeRef(RuntimeKind.AGENT_RUNTIME, "default", "agent"));
+      assertThat(e.version()).isEqualTo("v1");
+    });
+  }
+
+  @Test
+  void parse_unknownFields_ignoredAsApiServerPruningWould() {
+    // AgentCube's newer manifests carry fields this proxy has no use for (e.g. networkPolicy).
+    RuntimeDefinition d = parseOne(interpreter("""
+        template:
+          image: picod:1
+          networkPolicy: {mode: Strict}
+        somethingNew: true
+        """));
+
+    assertThat(d.template().image()).isEqualTo("picod:1");
   }
 
   // ---- validation: every message names its field
@@ -274,13 +312,58 @@ class RuntimeParserTest {
         Arguments.of(interpreter("warmPoolSize: -1\n"),
             "spec.warmPoolSize: must be an integer >= 0, was -1"),
         Arguments.of(interpreter("warmPoolSize: 1.5\n"),
-            "spec.warmPoolSize: must be an integer >= 0, was 1.5"),
+            "spec.warmPoolSize: must be an integer, was 1.5"),
+        Arguments.of(interpreter("warmPoolSize: two\n"),
+            "spec.warmPoolSize: must be an integer, was 'two'"),
         Arguments.of(interpreter("authMode: jwt\n"),
             "spec.authMode: must be picod or none, was 'jwt'"),
         Arguments.of(interpreter("template: {environment: [{name: 1BAD, value: x}]}\n"),
             "spec.template.environment[0].name: must be a valid environment variable name, was '1BAD'"),
         Arguments.of(interpreter("template: {command: python3}\n"),
-            "spec.template.command: must be a list of strings"),
+            "spec.template.command: must be a list, was 'python3'"),
+        // Jackson loses the path inside a list of strings; the nearest field it knows is named.
+        Arguments.of(interpreter("template: {command: [[python3]]}\n"),
+            "spec.template: cannot be read"),
+        Arguments.of(interpreter("template: {imagePullPolicy: Sometimes}\n"),
+            "spec.template.imagePullPolicy: must be Always, Never or IfNotPresent, was 'Sometimes'"),
+        Arguments.of(interpreter("ports: [{port: abc}]\n"),
+            "spec.ports[0].port: must be an integer, was 'abc'"),
+        Arguments.of(interpreter("ports: [{port: \"8080\"}]\n"),
+            "spec.ports[0].port: must be an integer, was '8080'"),
+        Arguments.of(interpreter("ports: [8080]\n"),
+            "spec.ports[0]: must be an object, was 8080"),
+        Arguments.of(interpreter("ports: {port: 8080}\n"),
+            "spec.ports: must be a list, was an object"),
+        Arguments.of(interpreter("sessionTimeout: [15m]\n"),
+            "spec.sessionTimeout: must be a string, was a list"),
+        Arguments.of(interpreter("languages: [python, '']\n"),
+            "spec.languages[1]: must be a language name, was empty"),
+        Arguments.of(agent("podTemplate: {spec: {containers: [{name: main}]}}\n"),
+            "spec.podTemplate.spec.containers[0]: needs an image or a command"),
+        Arguments.of(agent("podTemplate: {spec: {containers: [{name: main, image: a}, {name: side}]}}\n"),
+            "spec.podTemplate.spec.containers[1]: needs an image or a command"),
+        Arguments.of(agent("podTemplate: {spec: {containers: [{image: a, ports: [{containerPort: http}]}]}}\n"),
+            "spec.podTemplate.spec.containers[0].ports[0].containerPort: must be an integer, was 'http'"),
+        Arguments.of(agent("podTemplate: {spec: {containers: [{image: a, env: [{name: 'A B', value: x}]}]}}\n"),
+            "spec.podTemplate.spec.containers[0].env[0].name: must be a valid environment variable name, was 'A B'"),
+        Arguments.of(agent(POD_TEMPLATE + "targetPort: [{port: 8080, protocol: grpc}]\n"),
+            "spec.targetPort[0].protocol: must be HTTP or HTTPS, was 'grpc'"),
+        Arguments.of(agent(POD_TEMPLATE.replace("podTemplate", "template") + "ports: [{port: 0}]\n"),
+            "spec.ports[0].port: must be a port number 1..65535, was 0"),
+        Arguments.of(agent(POD_TEMPLATE + "template: {spec: {containers: [{image: a}]}}\n"),
+            "spec.template: is another spelling of spec.podTemplate; give one of them"),
+        Arguments.of(interpreter("").replace("name: python", "name: python\n  annotations: {runtime.agentcube.volcano.sh/version: 'v 2'}"),
+            "metadata.annotations[\"runtime.agentcube.volcano.sh/version\"]: must be a version name"),
+        Arguments.of(endpoint("AgentEndpoint", "{}"),
+            "spec.target: required"),
+        Arguments.of(endpoint("AgentEndpoint", "{target: My_Agent}"),
+            "spec.target: must be the name of a runtime (a DNS label), was 'My_Agent'"),
+        Arguments.of(endpoint("CodeInterpreterEndpoint", "{target: python, version: 'x/y'}"),
+            "spec.version: must be a version name"),
+        Arguments.of(endpoint("CodeInterpreterEndpoint", "{target: python}").replace("name: ep", "name: EP"),
+            "metadata.name: must be a DNS label"),
+        Arguments.of(endpoint("CodeInterpreterEndpoint", "{target: [python]}"),
+            "spec.target: must be a string, was a list"),
         Arguments.of(agent(""),
             "spec.podTemplate: required (a pod template with spec.containers)"),
         Arguments.of(agent("podTemplate: {spec: {containers: []}}\n"),
@@ -296,7 +379,13 @@ class RuntimeParserTest {
         Arguments.of(interpreter("").replace("v1alpha1", "v1"),
             "apiVersion: must be runtime.agentcube.volcano.sh/v1alpha1, was 'runtime.agentcube.volcano.sh/v1'"),
         Arguments.of(HEADER + "kind: CodeInterpreter\nmetadata: {name: python}\nspec: 3\n",
+            "spec: must be an object, was 3"),
+        Arguments.of(HEADER + "kind: CodeInterpreter\nmetadata: {name: python}\n",
             "spec: required"));
+  }
+
+  private static String endpoint(String kind, String spec) {
+    return HEADER + "kind: " + kind + "\nmetadata:\n  name: ep\nspec: " + spec + "\n";
   }
 
   @ParameterizedTest
@@ -317,6 +406,25 @@ class RuntimeParserTest {
         .anySatisfy(p -> assertThat(p).startsWith("spec.warmPoolSize"))
         .anySatisfy(p -> assertThat(p).startsWith("spec.ports[0].port"))
         .anySatisfy(p -> assertThat(p).startsWith("spec.ports[0].protocol"));
+  }
+
+  /**
+   * A value Jackson cannot read is reported once, by its field: it is not reported a second time
+   * as missing after it was taken out, and reading goes on to find the document's other problems.
+   */
+  @Test
+  void parse_unreadableValuesAndRuleViolations_eachReportedOnce() {
+    List<String> problems = problemsOf(agent("""
+        targetPort: [{port: abc}, {port: 8081, protocol: UDP}]
+        podTemplate: {spec: {containers: [{name: main}]}}
+        warmPoolSize: -3
+        """));
+
+    assertThat(problems).containsExactlyInAnyOrder(
+        "spec.targetPort[0].port: must be an integer, was 'abc'",
+        "spec.targetPort[1].protocol: must be HTTP or HTTPS, was 'UDP'",
+        "spec.podTemplate.spec.containers[0]: needs an image or a command",
+        "spec.warmPoolSize: must be an integer >= 0, was -3");
   }
 
   @Test
@@ -365,6 +473,23 @@ class RuntimeParserTest {
   void parse_changedPorts_changesHash() {
     RuntimeDefinition a = parseOne(agent(POD_TEMPLATE + "targetPort: [{port: 8080}]\n"));
     RuntimeDefinition b = parseOne(agent(POD_TEMPLATE + "targetPort: [{port: 8081}]\n"));
+
+    assertThat(a.templateHash()).isNotEqualTo(b.templateHash());
+  }
+
+  @Test
+  void parse_defaultProtocolSpelledOutOrLeftOut_haveEqualHash() {
+    // The API server fills in protocol: HTTP through the CRD default; a file may leave it out.
+    RuntimeDefinition a = parseOne(agent(POD_TEMPLATE + "targetPort: [{port: 8080, pathPrefix: /}]\n"));
+    RuntimeDefinition b = parseOne(agent(POD_TEMPLATE + "targetPort: [{port: 8080, protocol: HTTP, pathPrefix: /}]\n"));
+
+    assertThat(a.templateHash()).isEqualTo(b.templateHash());
+  }
+
+  @Test
+  void parse_changedPodLabels_changesHash() {
+    RuntimeDefinition a = parseOne(agent(POD_TEMPLATE));
+    RuntimeDefinition b = parseOne(agent(POD_TEMPLATE.replace("podTemplate:\n", "podTemplate:\n  labels: {tier: b}\n")));
 
     assertThat(a.templateHash()).isNotEqualTo(b.templateHash());
   }

@@ -1,0 +1,30 @@
+package io.agentcube.runtime.api;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.Type;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Singular;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * A code interpreter: sandboxes running a PicoD-compatible daemon, one per session, usually from a
+ * warm pool.
+ */
+@Group(RuntimeApi.GROUP)
+@Version(RuntimeApi.VERSION)
+@Kind("CodeInterpreter")
+@Plural("codeinterpreters")
+@Singular("codeinterpreter")
+@ShortNames("ci")
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.ready", type = Type.BOOLEAN)
+@AdditionalPrinterColumn(name = "Default Version", jsonPath = ".status.defaultVersion", type = Type.STRING)
+@AdditionalPrinterColumn(name = "Warm Ready", jsonPath = ".status.warmPool.ready", type = Type.INTEGER)
+@AdditionalPrinterColumn(name = "Warm Desired", jsonPath = ".status.warmPool.desired", type = Type.INTEGER)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
+public class CodeInterpreter extends CustomResource<CodeInterpreterSpec, RuntimeStatus> implements Namespaced {
+}

@@ -1,0 +1,29 @@
+package io.agentcube.runtime.api;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.Type;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Singular;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * A name for a {@link CodeInterpreter}, optionally pinned to one of its versions; requests choose it
+ * with {@code ?endpoint=<name>}.
+ */
+@Group(RuntimeApi.GROUP)
+@Version(RuntimeApi.VERSION)
+@Kind("CodeInterpreterEndpoint")
+@Plural("codeinterpreterendpoints")
+@Singular("codeinterpreterendpoint")
+@ShortNames("ciep")
+@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.target", type = Type.STRING)
+@AdditionalPrinterColumn(name = "Version", jsonPath = ".spec.version", type = Type.STRING)
+@AdditionalPrinterColumn(name = "Resolved", jsonPath = ".status.resolvedVersion", type = Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
+public class CodeInterpreterEndpoint extends CustomResource<EndpointSpec, EndpointStatus> implements Namespaced {
+}
