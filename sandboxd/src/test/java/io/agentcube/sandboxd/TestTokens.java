@@ -19,6 +19,15 @@ final class TestTokens {
 
   private TestTokens() {}
 
+  /** One key pair for every test server in this JVM (RSA generation is slow on a busy box). */
+  static KeyPair shared() {
+    return Shared.KEYS;
+  }
+
+  private static final class Shared {
+    static final KeyPair KEYS = newKeyPair();
+  }
+
   static KeyPair newKeyPair() {
     try {
       KeyPairGenerator gen = KeyPairGenerator.getInstance("RSA");
