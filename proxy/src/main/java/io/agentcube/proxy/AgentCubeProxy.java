@@ -175,16 +175,20 @@ public final class AgentCubeProxy {
           .put("backend", backend.name()).put("runtimes", runtimes.snapshot().runtimes().size()));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
-    router.route().last().handler(rc -> {
-      throw AgentCubeException.stackless(ErrorCode.NOT_FOUND,
-          "no route for " + rc.request().method() + " " + rc.request().path());
-    });
     router.route().failureHandler(rc -> ApiErrors.send(rc.response(), failureOf(rc)));
+    router.errorHandler(404, rc -> ApiErrors.send(rc.response(), AgentCubeException.stackless(
+        ErrorCode.NOT_FOUND, "no route for " + rc.request().method() + " " + rc.request().path())));
+    router.errorHandler(405, rc -> ApiErrors.send(rc.response(), AgentCubeException.stackless(
+        ErrorCode.METHOD_NOT_ALLOWED, "method " + rc.request().method() + " not allowed on " + rc.request().path())));
 
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.string("server.host"))
         .setPort(config.integer("server.port"))
         .setTcpNoDelay(true)
+        // HTTP/1.1 only: vertx-http-proxy 5.0.7 cannot stream an HTTP/2 request body of unknown
+        // length to an HTTP/1.1 sandbox (it neither sets chunked nor a length) and the exchange
+        // hangs. Clients asking for an h2c upgrade simply continue on HTTP/1.1.
+        .setHttp2ClearTextEnabled(false)
         .setMaxHeaderSize(config.integer("server.maxHeaderSize"))
         .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
         .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
