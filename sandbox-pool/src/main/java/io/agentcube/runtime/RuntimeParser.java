@@ -19,19 +19,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.MappingIterator;
-import tools.jackson.databind.exc.MismatchedInputException;
-import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
@@ -49,11 +44,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * design.md §4 are applied here, so a document that leaves them out and one whose API server
  * filled them in give equal definitions.
  *
- * <p>Reading is lenient where the API server would be too (unknown fields are dropped, as pruning
- * does) and strict where it would reject (a string where a number belongs, a fraction where an
- * integer belongs, an unknown enum value). A value that cannot be read into the model is reported
- * by its field ({@code spec.targetPort[0].port: must be an integer, was 'abc'}), taken out, and
- * reading goes on, so one run reports every problem of a document.
+ * <p>A value that cannot be read into the model at all (a word where a port number belongs) is
+ * reported by its field and reading goes on ({@link ModelReader}), so one run reports every problem
+ * of a document.
  *
  * <p>Backend-neutral: fields that only one backend uses are read and kept; whether a backend can
  * run a definition is the backend's question ({@code SandboxBackend#problems}). Documents of other
@@ -66,16 +59,7 @@ public final class RuntimeParser {
   public static final String VERSION_ANNOTATION = RuntimeApi.VERSION_ANNOTATION;
 
   private static final String DEFAULT_NAMESPACE = "default";
-  /** Bounds the read-report-remove loop; a document has far fewer unreadable values. */
-  private static final int MAX_MAPPING_PROBLEMS = 50;
-
-  private static final YAMLMapper YAML = YAMLMapper.builder()
-      // Kubernetes prunes unknown fields; so do we (AgentCube adds fields such as networkPolicy).
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      // Kubernetes rejects "8080" for an integer and 1.5 for an int32; so do we.
-      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-      .build();
+  private static final YAMLMapper YAML = ModelReader.MAPPER;
 
   /**
    * What one file held. A runtime's {@link RuntimeDefinition#version()} is the value of its
@@ -349,7 +333,7 @@ public final class RuntimeParser {
     tree.remove("kind");
     Map<String, String> aliases = type == AgentRuntime.class ? normaliseAliases(tree, found) : Map.of();
     List<String> unreadable = new ArrayList<>();
-    R value = readLeniently(tree, type, found, unreadable);
+    R value = ModelReader.read(tree, type, found, unreadable);
     if (value != null) {
       for (String p : validate.apply(value)) {
         if (unreadable.stream().noneMatch(u -> concerns(p, u))) {
@@ -399,106 +383,5 @@ public final class RuntimeParser {
     }
     char next = problem.charAt(field.length());
     return next == ':' || next == '.' || next == '[';
-  }
-
-  /**
-   * Maps {@code tree} to {@code type}; each value Jackson cannot read is reported by its field
-   * path, removed from the tree (an array element becomes null) and reading starts again.
-   *
-   * @param unreadable receives the paths of the removed values, so that validation does not
-   *     report them a second time as missing
-   * @return the value, or {@code null} when the document cannot be read at all
-   */
-  private static <R> R readLeniently(ObjectNode tree, Class<R> type, List<String> found, List<String> unreadable) {
-    for (int attempt = 0; attempt < MAX_MAPPING_PROBLEMS; attempt++) {
-      try {
-        return YAML.treeToValue(tree, type);
-      } catch (JacksonException e) {
-        List<JacksonException.Reference> path = e.getPath();
-        String field = fieldPath(path);
-        JsonNode parent = tree;
-        for (int i = 0; i < path.size() - 1 && parent != null; i++) {
-          parent = step(parent, path.get(i));
-        }
-        JacksonException.Reference last = path.isEmpty() ? null : path.get(path.size() - 1);
-        JsonNode bad = parent == null || last == null ? null : step(parent, last);
-        if (field.isEmpty() || bad == null || unreadable.contains(field)) {
-          found.add((field.isEmpty() ? "document" : field) + ": cannot be read: " + e.getOriginalMessage());
-          return null;
-        }
-        found.add(field + ": " + describeMismatch(e, bad));
-        unreadable.add(field);
-        if (parent instanceof ObjectNode o) {
-          o.remove(last.getPropertyName());
-        } else if (parent instanceof ArrayNode a) {
-          a.set(last.getIndex(), YAML.nullNode());
-        }
-      }
-    }
-    found.add("document: too many values that cannot be read");
-    return null;
-  }
-
-  private static JsonNode step(JsonNode node, JacksonException.Reference ref) {
-    if (ref.getPropertyName() != null) {
-      return node.isObject() ? node.get(ref.getPropertyName()) : null;
-    }
-    return node.isArray() && ref.getIndex() >= 0 ? node.get(ref.getIndex()) : null;
-  }
-
-  private static String fieldPath(List<JacksonException.Reference> path) {
-    StringBuilder sb = new StringBuilder();
-    for (JacksonException.Reference ref : path) {
-      if (ref.getPropertyName() != null) {
-        sb.append(sb.length() > 0 ? "." : "").append(ref.getPropertyName());
-      } else if (ref.getIndex() >= 0) {
-        sb.append('[').append(ref.getIndex()).append(']');
-      }
-    }
-    return sb.toString();
-  }
-
-  /** "must be an integer, was 'abc'": what the field takes, from the type Jackson wanted. */
-  private static String describeMismatch(JacksonException e, JsonNode bad) {
-    String was = bad.isString() ? "'" + bad.asString() + "'"
-        : bad.isArray() ? "a list" : bad.isObject() ? "an object" : bad.toString();
-    Class<?> target = e instanceof MismatchedInputException m ? m.getTargetType() : null;
-    if (target == null) {
-      return "cannot be read (" + e.getOriginalMessage() + "), was " + was;
-    }
-    if (target.isEnum()) {
-      List<String> names = new ArrayList<>();
-      for (Object constant : target.getEnumConstants()) {
-        names.add(YAML.valueToTree(constant).asString());
-      }
-      return "must be " + oneOf(names) + ", was " + was;
-    }
-    String expected;
-    if (target == Integer.class || target == int.class || target == Long.class || target == long.class
-        || target == Short.class || target == short.class) {
-      expected = "an integer";
-    } else if (Number.class.isAssignableFrom(target) || target == double.class || target == float.class) {
-      expected = "a number";
-    } else if (target == Boolean.class || target == boolean.class) {
-      expected = "true or false";
-    } else if (target == String.class) {
-      expected = "a string";
-    } else if (Collection.class.isAssignableFrom(target) || target.isArray()) {
-      expected = "a list";
-    } else {
-      expected = "an object";
-    }
-    if (expected.equals("a list") && bad.isArray() || expected.equals("an object") && bad.isObject()) {
-      // Jackson lost the inner path (it does for a list inside a list of strings): say what it said.
-      return "cannot be read: " + e.getOriginalMessage();
-    }
-    return "must be " + expected + ", was " + was;
-  }
-
-  private static String oneOf(List<String> names) {
-    if (names.size() == 1) {
-      return names.get(0);
-    }
-    return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
   }
 }
