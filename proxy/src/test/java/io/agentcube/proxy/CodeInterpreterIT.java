@@ -132,6 +132,24 @@ class CodeInterpreterIT {
     assertThat(none.statusCode()).isEqualTo(401);
   }
 
+  @Test
+  void sandbox_acceptsOnlyItsOwnSessionsToken() throws Exception {
+    String a = sessionId(post("/api/execute", null, execute("true")));
+    String b = sessionId(post("/api/execute", null, execute("true")));
+    String endpointA = json(f.get("/v1/sessions/" + a, null), 200)
+        .getJsonArray("entryPoints").getJsonObject(0).getString("endpoint");
+    URI direct = URI.create("http://" + endpointA + "/api/execute");
+    String tokenA = f.proxy.tokens().authorization(a);
+    String tokenB = f.proxy.tokens().authorization(b);
+
+    HttpResponse<String> withB = f.http.send(HttpRequest.newBuilder(direct).header("Authorization", tokenB)
+        .POST(HttpRequest.BodyPublishers.ofString(execute("true").encode())).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(withB.statusCode()).as("another session's valid token").isEqualTo(401);
+    HttpResponse<String> withA = f.http.send(HttpRequest.newBuilder(direct).header("Authorization", tokenA)
+        .POST(HttpRequest.BodyPublishers.ofString(execute("true").encode())).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(withA.statusCode()).isEqualTo(200);
+  }
+
   private static byte[] multipart(String boundary, String path, byte[] content) {
     String head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n" + path + "\r\n"
         + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + path + "\"\r\n"

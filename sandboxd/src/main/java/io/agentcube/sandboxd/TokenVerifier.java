@@ -26,6 +26,11 @@ import java.util.Map;
  * {@link SandboxdOptions#TOKEN_LEEWAY} of tolerance. When the daemon knows its session, {@code
  * session_id} must equal it.
  *
+ * <p>A daemon started without {@code AGENTCUBE_SESSION_ID} (a warm-pool sandbox, which is bound to
+ * its session only later) learns its session from the first valid token and from then on accepts
+ * only that session's tokens: the proxy sends a sandbox nothing before binding it, so the first
+ * token is always its own session's, and a token of another session never works on it.
+ *
  * <p>Every failure is a 401 {@link SandboxdException} whose message says what was wrong with the
  * token, never what the token was. Immutable and thread-safe; CPU only (one RSA verify, ~0.1 ms).
  */
@@ -37,13 +42,14 @@ final class TokenVerifier {
   private static final Base64.Decoder B64URL = Base64.getUrlDecoder();
 
   private final PublicKey key;
-  private final String expectedSession;
+  /** The session this daemon serves: configured, or pinned by the first valid token. */
+  private final java.util.concurrent.atomic.AtomicReference<String> expectedSession;
   private final Clock clock;
   private final Duration leeway;
 
   private TokenVerifier(PublicKey key, String expectedSession, Clock clock, Duration leeway) {
     this.key = key;
-    this.expectedSession = expectedSession;
+    this.expectedSession = new java.util.concurrent.atomic.AtomicReference<>(expectedSession);
     this.clock = clock;
     this.leeway = leeway;
   }
@@ -183,7 +189,9 @@ final class TokenVerifier {
     if (!(session instanceof String) || ((String) session).isEmpty()) {
       throw SandboxdException.unauthorized("invalid token: missing session_id");
     }
-    if (expectedSession != null && !expectedSession.equals(session)) {
+    // Pin on first use; compareAndSet keeps the first session if two tokens race.
+    expectedSession.compareAndSet(null, (String) session);
+    if (!expectedSession.get().equals(session)) {
       throw SandboxdException.unauthorized("invalid token: issued for another session");
     }
     return new Claims((String) session, iat, exp);

@@ -18,14 +18,12 @@ class TokenVerifierTest {
   static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
   static KeyPair keys;
   static TokenVerifier verifier;
-  static TokenVerifier anySession;
 
   @BeforeAll
   static void keys() {
     keys = TestTokens.newKeyPair();
     Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
     verifier = TokenVerifier.create(TestTokens.pem(keys.getPublic()), "s-1", clock);
-    anySession = TokenVerifier.create(TestTokens.pem(keys.getPublic()), null, clock);
   }
 
   static Map<String, Object> claims() {
@@ -100,7 +98,21 @@ class TokenVerifierTest {
     c.put("session_id", "s-2");
 
     assertRejected(verifier, bearer(c), "another session");
-    assertThat(anySession.verify(bearer(c)).sessionId()).isEqualTo("s-2");
+    TokenVerifier fresh = TokenVerifier.create(TestTokens.pem(keys.getPublic()), null, Clock.fixed(NOW, ZoneOffset.UTC));
+    assertThat(fresh.verify(bearer(c)).sessionId()).isEqualTo("s-2");
+  }
+
+  @Test
+  void verify_noConfiguredSession_pinsTheFirstSessionItSees() {
+    Map<String, Object> first = claims();
+    first.put("session_id", "s-first");
+    Map<String, Object> second = claims();
+    second.put("session_id", "s-second");
+
+    TokenVerifier fresh = TokenVerifier.create(TestTokens.pem(keys.getPublic()), null, Clock.fixed(NOW, ZoneOffset.UTC));
+    assertThat(fresh.verify(bearer(first)).sessionId()).isEqualTo("s-first");
+    assertThat(fresh.verify(bearer(first)).sessionId()).isEqualTo("s-first");
+    assertRejected(fresh, bearer(second), "another session");
   }
 
   @Test
