@@ -1,0 +1,573 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks of issue 5 (T1-T8 + JMH): direct, nginx, HAProxy and this proxy against
+# the same tiny backend, each proxy pinned to one core, load generator and backend on the other.
+# Writes bench/results/<UTC timestamp>/{results.md,raw.jsonl,summary.json,machine.json,...}.
+#
+#   bench/run.sh            full run (~20 min): long warm-up, 3 interleaved repetitions
+#   bench/run.sh --quick    smoke run (~4 min): same steps, short durations, small counts
+#
+# Options: --jar PATH (measure this proxy jar; JMH then uses whatever is installed in ~/.m2),
+#          --worktree (build the working tree instead of a clean snapshot of HEAD),
+#          --only T1,T2,... (scenarios to run; T7 and the profile come with T1), --no-jmh.
+# Environment: BENCH_PROXY_CPU (0), BENCH_LOAD_CPU (1), BENCH_JVM_OPTS, BENCH_KEEP_WORK=1.
+# Docs: docs/benchmarks.md. Servers listen on 127.0.0.1 only; every process started here is
+# stopped on exit.
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$BENCH")"
+TOOLS="python3 $BENCH/tools.py"
+QUICK=0; JAR=""; WORKTREE=0; ONLY="T1,T2,T3,T4,T5,T6,T8"; JMH=1
+ARGS_SEEN="$*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --jar) JAR="$(realpath "$2")"; shift ;;
+    --jar=*) JAR="$(realpath "${1#--jar=}")" ;;
+    --worktree) WORKTREE=1 ;;
+    --only) ONLY="$2"; shift ;;
+    --only=*) ONLY="${1#--only=}" ;;
+    --no-jmh) JMH=0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+PROXY_CPU="${BENCH_PROXY_CPU:-0}"
+LOAD_CPU="${BENCH_LOAD_CPU:-1}"
+export BENCH_BACKEND_CPUS="$LOAD_CPU"   # read by bench/runtimes/*.sh: sandboxes run on the load core
+JVM_OPTS="${BENCH_JVM_OPTS:--XX:+UseSerialGC -Xms512m -Xmx512m}"
+CONNS=64
+
+if [ "$QUICK" = 1 ]; then
+  WARM_OURS=15; WARM_REF=8; REPS=3; T1_DUR=4; JFR_S=8
+  T2_WARM=2; T2_DUR=4; T3_S=6; T3_RATE=20; T4_COUNT=6; T5_REPS=2; T6_N=150
+  T8_BYTES=$((256 * 1024 * 1024)); T8_REPS=1; JMH_ARGS=(-f 1 -wi 2 -w 1s -i 3 -r 1s)
+else
+  WARM_OURS=60; WARM_REF=30; REPS=3; T1_DUR=15; JFR_S=20
+  T2_WARM=3; T2_DUR=12; T3_S=25; T3_RATE=20; T4_COUNT=30; T5_REPS=3; T6_N=1000
+  T8_BYTES=$((1024 * 1024 * 1024)); T8_REPS=2; JMH_ARGS=(-f 1 -wi 3 -w 2s -i 5 -r 2s)
+fi
+
+TS="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT="$BENCH/results/$TS$([ "$QUICK" = 1 ] && echo -quick || true)"
+mkdir -p "$OUT"
+RAW="$OUT/raw.jsonl"; : > "$RAW"
+WORK="$(mktemp -d /tmp/agentcube-bench.XXXXXX)"
+PIDS=()
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# Stops every process this script started (by pid), then any sandbox left under $WORK.
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  kill_leftovers
+  if [ "${BENCH_KEEP_WORK:-0}" = 1 ] || [ $rc -ne 0 ]; then
+    log "scratch kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Sandbox processes whose command line names our scratch directory (started by our proxies).
+kill_leftovers() {
+  local p
+  for p in /proc/[0-9]*; do
+    if tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -q -- "$WORK/"; then
+      kill -KILL "${p#/proc/}" 2>/dev/null || true
+    fi
+  done
+}
+
+stop_pid() { # pid [seconds]
+  local pid="$1" n=$(( ${2:-10} * 10 ))
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq "$n"); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_log() { # file regex seconds pid -> prints the first capture group
+  local file="$1" re="$2" secs="$3" pid="$4" m
+  for _ in $(seq $((secs * 10))); do
+    m="$(grep -oE "$re" "$file" 2>/dev/null | head -1 || true)"
+    if [ -n "$m" ]; then echo "$m" | grep -oE '[0-9]+$'; return 0; fi
+    kill -0 "$pid" 2>/dev/null || { echo "process $pid died; log $file:" >&2; tail -20 "$file" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "timed out waiting for '$re' in $file" >&2; return 1
+}
+
+wait_http() { # url seconds
+  for _ in $(seq $(($2 * 10))); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "no answer from $1" >&2; return 1
+}
+
+cpu_ticks() { # pids... -> "utime stime" summed over the processes (all their threads)
+  local u=0 s=0 p f
+  for p in "$@"; do
+    f=($(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null)) || continue
+    u=$((u + f[11])); s=$((s + f[12]))
+  done
+  echo "$u $s"
+}
+
+# Other people's work on this machine (builds, test suites) ruins the numbers. Before each
+# measurement, wait (bounded by BENCH_QUIET_WAIT seconds) until processes that are not ours use
+# less than BENCH_QUIET_PCT % of the machine; every record carries the foreign CPU share seen
+# during its own run (foreign_cpu_pct), and the report flags runs above the threshold.
+QUIET_PCT="${BENCH_QUIET_PCT:-5}"
+QUIET_WAIT="${BENCH_QUIET_WAIT:-300}"
+quiet_gate() {
+  local t0=$SECONDS busy said=0
+  while :; do
+    $TOOLS proc-snap "$WORK/gate.json"; sleep 1
+    busy="$($TOOLS foreign-cpu "$WORK/gate.json" $$)"
+    if python3 -c "import sys; sys.exit(0 if $busy < $QUIET_PCT else 1)"; then break; fi
+    if [ $((SECONDS - t0)) -ge "$QUIET_WAIT" ]; then log "still busy (${busy}% foreign CPU) after ${QUIET_WAIT}s; measuring anyway"; break; fi
+    [ $said = 1 ] || log "machine busy: ${busy}% CPU used by other processes; waiting (at most ${QUIET_WAIT}s)"
+    said=1; sleep 4
+  done
+  GATE_WAIT=$((SECONDS - t0))
+}
+run_begin() { quiet_gate; $TOOLS proc-snap "$WORK/run.json"; }
+run_end() { FOREIGN="$($TOOLS foreign-cpu "$WORK/run.json" $$)"; }
+# Adds foreign_cpu_pct and gate_wait_s to the JSON object on stdin.
+tag_load() { python3 -c "import json,sys; r=json.load(sys.stdin); r.update(foreign_cpu_pct=float('$FOREIGN'), gate_wait_s=$GATE_WAIT); print(json.dumps(r))"; }
+
+# ------------------------------------------------------------------------------ tools and builds
+
+ensure_tools() {
+  local missing=()
+  for t in nginx haproxy wrk; do command -v "$t" >/dev/null || missing+=("$t"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  for t in java mvn python3 curl taskset jcmd jfr git; do
+    command -v "$t" >/dev/null || { echo "needs $t" >&2; exit 1; }
+  done
+  [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 cores; pinning is meaningless"
+}
+
+build() {
+  if [ -n "$JAR" ]; then
+    PROXY_JAR="$JAR"; SRC="$ROOT"; MEASURED="given jar $JAR"
+  elif [ "$WORKTREE" = 1 ]; then
+    log "building the working tree"
+    (cd "$ROOT" && mvn -B -q -DskipTests install)
+    PROXY_JAR="$ROOT/proxy/target/agentcube-proxy.jar"; SRC="$ROOT"
+    MEASURED="working tree at $(git -C "$ROOT" rev-parse --short HEAD) (+ uncommitted changes)"
+  else
+    # A clean snapshot of HEAD: what is measured is a commit, not edits in progress.
+    log "building a snapshot of HEAD ($(git -C "$ROOT" rev-parse --short HEAD))"
+    SRC="$WORK/src"; mkdir -p "$SRC"
+    git -C "$ROOT" archive HEAD | tar -x -C "$SRC"
+    (cd "$SRC" && mvn -B -q -DskipTests install)
+    PROXY_JAR="$SRC/proxy/target/agentcube-proxy.jar"
+    MEASURED="commit $(git -C "$ROOT" rev-parse --short HEAD) (clean snapshot)"
+  fi
+  log "building the load generator$([ "$JMH" = 1 ] && echo ' and the JMH benchmarks' || true)"
+  mvn -B -q -f "$BENCH/loadgen/pom.xml" -DskipTests package
+  LOADGEN="$BENCH/loadgen/target/agentcube-loadgen.jar"
+  if [ "$JMH" = 1 ]; then mvn -B -q -f "$BENCH/jmh/pom.xml" -DskipTests package; fi
+}
+
+machine_json() {
+  python3 - "$OUT/machine.json" <<EOF
+import json, subprocess, sys, platform
+def sh(c):
+    r = subprocess.run(c, shell=True, capture_output=True, text=True)
+    return (r.stdout + r.stderr).strip()
+json.dump({
+  "timestamp": "$TS", "command": "bench/run.sh $ARGS_SEEN", "quick": $QUICK == 1,
+  "nproc": sh("nproc"), "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+  "kernel": platform.release(), "java": sh("java -version 2>&1 | head -2 | tr '\\\\n' ' '"),
+  "tools": "; ".join([sh("nginx -v 2>&1"), sh("haproxy -v | head -1 | cut -d' ' -f1-3"), sh("wrk -v 2>&1 | head -1 | cut -d' ' -f1-2")]),
+  "measured": "$MEASURED", "jvm_opts": "$JVM_OPTS", "proxy_cpu": "$PROXY_CPU", "load_cpu": "$LOAD_CPU",
+}, open(sys.argv[1], "w"), indent=1)
+EOF
+}
+
+# ------------------------------------------------------------------------------ contenders
+
+# start_ours NAME RUNTIME_DIR [flags...] -> sets OURS_PID, OURS_PORT
+start_ours() {
+  local name="$1" dir="$2"; shift 2
+  local logf="$WORK/$name.log"
+  (cd "$SRC" && exec taskset -c "$PROXY_CPU" java $JVM_OPTS -jar "$PROXY_JAR" \
+      --config "$SRC/conf/agentcube.yaml" --server.port=0 --server.eventLoops=1 \
+      --runtimes.dirs="$dir" --process.stateDir="$WORK/state-$name" "$@" > "$logf" 2>&1) &
+  OURS_PID=$!; PIDS+=("$OURS_PID")
+  OURS_PORT="$(wait_log "$logf" 'listening on http://127\.0\.0\.1:[0-9]+' 90 "$OURS_PID")"
+  $TOOLS wait-pools "http://127.0.0.1:$OURS_PORT" 120
+  log "$name: pid $OURS_PID port $OURS_PORT"
+}
+
+start_nginx_proxy() { # backend host:port -> NGINX_PID NGINX_PORT
+  local d="$WORK/nginx-proxy"; mkdir -p "$d/tmp"
+  NGINX_PORT="$(free_port)"
+  cat > "$d/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp/body; proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi; uwsgi_temp_path $d/tmp/uwsgi; scgi_temp_path $d/tmp/scgi;
+  upstream sandbox { server $1; keepalive 64; keepalive_requests 1000000; keepalive_timeout 300s; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    location / {
+      proxy_pass http://sandbox;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+    }
+  }
+}
+EOF
+  taskset -c "$PROXY_CPU" nginx -p "$d" -c "$d/nginx.conf" > "$d/out.log" 2>&1 &
+  NGINX_PID=$!; PIDS+=("$NGINX_PID")
+  wait_http "http://127.0.0.1:$NGINX_PORT/" 10
+}
+
+start_haproxy() { # backend host:port -> HAPROXY_PID HAPROXY_PORT
+  local d="$WORK/haproxy"; mkdir -p "$d"
+  HAPROXY_PORT="$(free_port)"
+  cat > "$d/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  option http-keep-alive
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$HAPROXY_PORT
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  default_backend sandbox
+backend sandbox
+  server s1 $1
+EOF
+  taskset -c "$PROXY_CPU" haproxy -db -f "$d/haproxy.cfg" > "$d/out.log" 2>&1 &
+  HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
+  wait_http "http://127.0.0.1:$HAPROXY_PORT/" 10
+}
+
+start_ref() { # NAME MODE NATIVE backend -> REF_PID REF_PORT
+  local logf="$WORK/$1.log"
+  taskset -c "$PROXY_CPU" java $JVM_OPTS -jar "$LOADGEN" "$2" --origin "$4" --native="$3" > "$logf" 2>&1 &
+  REF_PID=$!; PIDS+=("$REF_PID")
+  REF_PORT="$(wait_log "$logf" 'listening on http://127\.0\.0\.1:[0-9]+' 30 "$REF_PID")"
+  log "$1: $(head -1 "$logf")"
+}
+
+loadgen() { taskset -c "$LOAD_CPU" java -XX:+UseSerialGC -Xms256m -Xmx256m -jar "$LOADGEN" "$@"; }
+
+# wrk_run SCENARIO CONTENDER REP URL SECONDS PIDS... -> appends a record to raw.jsonl
+wrk_run() {
+  local scen="$1" who="$2" rep="$3" url="$4" secs="$5"; shift 5
+  local before after f="$WORK/wrk-$scen-$who-$rep.txt"
+  run_begin
+  before="$( [ $# -gt 0 ] && cpu_ticks "$@" || echo '')"
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --latency -H "x-agentcube-session-id: $SID" "$url" > "$f" 2>&1
+  after="$( [ $# -gt 0 ] && cpu_ticks "$@" || echo '')"
+  run_end
+  $TOOLS wrk-json "$f" "$before" "$after" \
+    "{\"scenario\":\"$scen\",\"contender\":\"$who\",\"rep\":$rep,\"duration_s\":$secs,\"connections\":$CONNS}" | tag_load >> "$RAW"
+  log "$scen $who rep $rep: $(grep -E 'Requests/sec' "$f" | tr -s ' ') (foreign CPU ${FOREIGN}%)"
+}
+
+# ------------------------------------------------------------------------------ the run
+
+ensure_tools
+build
+machine_json
+log "results: $OUT; scratch: $WORK"
+
+MAIN_DIR="$BENCH/runtimes/main"
+start_ours ours "$MAIN_DIR"
+MAIN_PID="$OURS_PID"; MAIN_PORT="$OURS_PORT"; BASE="http://127.0.0.1:$MAIN_PORT"
+read -r SID BACKEND < <($TOOLS session-create "$BASE" tiny)
+[ -n "${BACKEND:-}" ] || { echo "could not create the bench session" >&2; exit 1; }
+log "session $SID -> sandbox $BACKEND (the backend of every contender)"
+OURS_URL="$BASE/v1/namespaces/default/agent-runtimes/tiny/invocations/"
+
+declare -A URL PIDSOF
+URL[direct]="http://$BACKEND/"; PIDSOF[direct]=""
+URL[ours]="$OURS_URL"; PIDSOF[ours]="$MAIN_PID"
+
+if want T1 || want T2; then
+  start_nginx_proxy "$BACKEND"
+  URL[nginx]="http://127.0.0.1:$NGINX_PORT/"; PIDSOF[nginx]="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+  start_haproxy "$BACKEND"
+  URL[haproxy]="http://127.0.0.1:$HAPROXY_PORT/"; PIDSOF[haproxy]="$HAPROXY_PID"
+fi
+
+T1_CONTENDERS=(direct nginx haproxy ours)
+METRICS_OFF=0
+if want T1; then
+  # References with no session logic: where the proxy's cost comes from (see docs/benchmarks.md).
+  start_ref ref-vhp vhp false "$BACKEND"; URL[vertx-http-proxy-bare]="http://127.0.0.1:$REF_PORT/"; PIDSOF[vertx-http-proxy-bare]="$REF_PID"
+  start_ref ref-fwd fwd false "$BACKEND"; URL[httpclient-fwd-bare]="http://127.0.0.1:$REF_PORT/"; PIDSOF[httpclient-fwd-bare]="$REF_PID"
+  start_ref ref-fwd-epoll fwd true "$BACKEND"; URL[httpclient-fwd-bare-epoll]="http://127.0.0.1:$REF_PORT/"; PIDSOF[httpclient-fwd-bare-epoll]="$REF_PID"
+  T1_CONTENDERS+=(vertx-http-proxy-bare httpclient-fwd-bare httpclient-fwd-bare-epoll)
+
+  # T7: a second proxy with metrics off, if the measured build has the switch (metrics.enabled).
+  if grep -rqs '"metrics.enabled"' "$SRC/proxy/src/main/java"; then
+    mkdir -p "$WORK/rt-nometrics"; cp "$MAIN_DIR/../main/tiny.yaml" "$WORK/rt-nometrics/"
+    cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
+    start_ours ours-nometrics "$WORK/rt-nometrics" --metrics.enabled=false
+    read -r SID2 _ < <($TOOLS session-create "http://127.0.0.1:$OURS_PORT" tiny)
+    URL[ours-metrics-off]="http://127.0.0.1:$OURS_PORT/v1/namespaces/default/agent-runtimes/tiny/invocations/"
+    PIDSOF[ours-metrics-off]="$OURS_PID"; METRICS_OFF=1
+    T1_CONTENDERS+=(ours-metrics-off)
+  fi
+
+  log "warm-up: ours ${WARM_OURS}s, JVM references ${WARM_REF}s each, nginx/HAProxy 3s"
+  for who in "${T1_CONTENDERS[@]}"; do
+    case "$who" in
+      ours|ours-metrics-off) secs=$WARM_OURS ;;
+      direct|nginx|haproxy) secs=3 ;;
+      *) secs=$WARM_REF ;;
+    esac
+    s="$SID"; [ "$who" = ours-metrics-off ] && s="$SID2"
+    SID="$s" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" -H "x-agentcube-session-id: $s" "${URL[$who]}" > /dev/null
+  done
+
+  log "T1: ${#T1_CONTENDERS[@]} contenders x $REPS runs x ${T1_DUR}s, interleaved"
+  n=${#T1_CONTENDERS[@]}
+  for rep in $(seq "$REPS"); do
+    for i in $(seq 0 $((n - 1))); do
+      who="${T1_CONTENDERS[$(( (i + rep - 1) % n ))]}"
+      SAVED="$SID"; [ "$who" = ours-metrics-off ] && SID="$SID2"
+      wrk_run T1 "$who" "$rep" "${URL[$who]}" "$T1_DUR" ${PIDSOF[$who]}
+      SID="$SAVED"
+    done
+  done
+
+  log "profile: JFR on the proxy under T1 load for ${JFR_S}s"
+  jcmd "$MAIN_PID" JFR.start name=bench settings=profile > /dev/null
+  wrk_run profile-load ours 1 "$OURS_URL" "$JFR_S" "$MAIN_PID"
+  jcmd "$MAIN_PID" JFR.dump name=bench filename="$WORK/ours.jfr" > /dev/null
+  jcmd "$MAIN_PID" JFR.stop name=bench > /dev/null
+  reqs="$(grep -oE '[0-9]+ requests in' "$WORK/wrk-profile-load-ours-1.txt" | grep -oE '^[0-9]+')"
+  $TOOLS jfr-summary "$WORK/ours.jfr" "$reqs" "$OUT/profile.txt" \
+    | python3 -c 'import json,sys; r=json.load(sys.stdin); r["scenario"]="profile"; print(json.dumps(r))' >> "$RAW"
+  if [ "$(stat -c %s "$WORK/ours.jfr")" -lt 1000000 ]; then cp "$WORK/ours.jfr" "$OUT/"; fi
+
+  python3 - "$RAW" "$METRICS_OFF" >> "$RAW" <<'EOF'
+import json, statistics, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+t1 = lambda c: [r["rps"] for r in recs if r.get("scenario") == "T1" and r["contender"] == c]
+prof = next((r for r in recs if r.get("scenario") == "profile"), {})
+if sys.argv[2] == "1":
+    on, off = statistics.median(t1("ours")), statistics.median(t1("ours-metrics-off"))
+    print(json.dumps({"scenario": "T7", "available": True, "on_rps": on, "off_rps": off, "cost_pct": round(100 * (off - on) / off, 1)}))
+else:
+    print(json.dumps({"scenario": "T7", "available": False, "reason": "no metrics.enabled key",
+                      "micrometer_sample_pct": prof.get("inclusive_pct", {}).get("micrometer (metrics)", 0)}))
+EOF
+  for who in vertx-http-proxy-bare httpclient-fwd-bare httpclient-fwd-bare-epoll; do stop_pid "${PIDSOF[$who]}" 5; done
+fi
+
+if want T2; then
+  NGINX_MAX="$(python3 -c "
+import json,statistics
+r=[json.loads(l) for l in open('$RAW') if l.strip()]
+x=[a['rps'] for a in r if a.get('scenario')=='T1' and a['contender']=='nginx']
+print(int(statistics.median(x)) if x else 0)")"
+  if [ "$NGINX_MAX" = 0 ]; then
+    wrk_run T2-calibrate nginx 1 "${URL[nginx]}" 5 ${PIDSOF[nginx]}
+    NGINX_MAX="$(grep -oE 'Requests/sec:\s+[0-9]+' "$WORK/wrk-T2-calibrate-nginx-1.txt" | grep -oE '[0-9]+$')"
+  fi
+  RATE=$((NGINX_MAX / 2))
+  log "T2: open loop at $RATE req/s (50% of nginx's $NGINX_MAX), $REPS runs x ${T2_DUR}s, interleaved"
+  C2=(direct nginx haproxy ours)
+  for rep in $(seq "$REPS"); do
+    for i in 0 1 2 3; do
+      who="${C2[$(( (i + rep - 1) % 4 ))]}"
+      run_begin
+      loadgen rate --url "${URL[$who]}" --header "x-agentcube-session-id: $SID" --rate "$RATE" \
+          --warmup "$T2_WARM" --duration "$T2_DUR" --connections "$CONNS" 2>>"$WORK/loadgen.log" > "$WORK/t2.json"
+      run_end
+      python3 -c "import json,sys; r=json.load(open('$WORK/t2.json')); r.update(scenario='T2', contender='$who', rep=$rep); print(json.dumps(r))" | tag_load >> "$RAW"
+      log "T2 $who rep $rep: $(tail -1 "$RAW" | python3 -c 'import json,sys; l=json.load(sys.stdin)["streams"]["requests"]["latency_us"]; print("p50", l.get("p50"), "p99", l.get("p99"), "p99.9", l.get("p999"), "us")')"
+    done
+  done
+fi
+if [ -n "${NGINX_PID:-}" ]; then stop_pid "$NGINX_PID" 5; stop_pid "$HAPROXY_PID" 5; fi
+
+if want T3; then
+  log "T3: new sessions from the warm pool vs an existing session, ${T3_RATE}/s each for ${T3_S}s"
+  read -r SID3 _ < <($TOOLS session-create "$BASE" tiny-warm)
+  $TOOLS wait-pools "$BASE" 60
+  cold0="$($TOOLS metric "$BASE" agentcube_sessions_launched_total launch_type=cold)"
+  run_begin
+  loadgen sessions --new-url "$BASE/v1/namespaces/default/agent-runtimes/tiny-warm/invocations/" \
+      --url "$BASE/v1/namespaces/default/agent-runtimes/tiny-warm/invocations/" \
+      --header "x-agentcube-session-id: $SID3" --rate "$T3_RATE" --warmup 2 --duration "$T3_S" \
+      --connections 16 --delete-prefix "$BASE/v1/sessions/" 2>>"$WORK/loadgen.log" > "$WORK/t3.json"
+  run_end
+  cold1="$($TOOLS metric "$BASE" agentcube_sessions_launched_total launch_type=cold)"
+  python3 -c "import json; r=json.load(open('$WORK/t3.json')); r.update(scenario='T3', rep=1, cold_starts_during=int(float('$cold1')-float('$cold0'))); print(json.dumps(r))" | tag_load >> "$RAW"
+fi
+
+if want T4; then
+  log "T4: $T4_COUNT cold starts, each paired with a raw start of the same command"
+  run_begin
+  loadgen cold --new-url "$BASE/v1/namespaces/default/agent-runtimes/tiny-cold/invocations/" \
+      --delete-prefix "$BASE/v1/sessions/" --raw-command "sh $BENCH/runtimes/tiny-nginx.sh" \
+      --count "$T4_COUNT" 2>>"$WORK/loadgen.log" > "$WORK/t4.json"
+  run_end
+  python3 -c "import json; r=json.load(open('$WORK/t4.json')); r.update(scenario='T4', rep=1); print(json.dumps(r))" | tag_load >> "$RAW"
+fi
+
+if want T5; then
+  for rep in $(seq "$T5_REPS"); do
+    $TOOLS wait-pools "$BASE" 120
+    sleep 1
+    log "T5 rep $rep: 200 concurrent new sessions, pool of 20"
+    run_begin
+    loadgen burst --url "$BASE/v1/namespaces/default/agent-runtimes/tiny-burst/invocations/" \
+        --count 200 --concurrency 200 --delete-prefix "$BASE/v1/sessions/" 2>>"$WORK/loadgen.log" > "$WORK/t5.json"
+    run_end
+    python3 -c "import json; r=json.load(open('$WORK/t5.json')); r.update(scenario='T5', rep=$rep); print(json.dumps(r))" | tag_load >> "$RAW"
+  done
+fi
+
+if want T8; then
+  log "T8: $((T8_BYTES / 1048576)) MiB up and down, direct and through the proxy"
+  $TOOLS wait-pools "$BASE" 60
+  read -r SID8 ECHO < <($TOOLS session-create "$BASE" echo-bench)
+  ECHO_OURS="$BASE/v1/namespaces/default/agent-runtimes/echo-bench/invocations"
+  for rep in $(seq "$T8_REPS"); do
+    for who in direct ours; do
+      for direction in upload download; do
+        base_url="http://$ECHO"; [ "$who" = ours ] && base_url="$ECHO_OURS"
+        rm -f "$WORK/t8.done"
+        if [ "$who" = ours ]; then
+          jcmd "$MAIN_PID" GC.run > /dev/null
+          read -r h0 t0 < <($TOOLS heap "$BASE")
+          rss0="$(awk '/VmRSS/ {print $2}' "/proc/$MAIN_PID/status")"
+          # Sample heap and RSS twice a second while the transfer runs (bounded: 10 minutes).
+          ( end=$((SECONDS + 600)); while [ $SECONDS -lt $end ] && [ ! -f "$WORK/t8.done" ]; do
+              echo "$($TOOLS heap "$BASE") $(awk '/VmRSS/ {print $2}' "/proc/$MAIN_PID/status")"; sleep 0.5; done ) > "$WORK/t8.samples" &
+          SAMPLER=$!; PIDS+=("$SAMPLER")
+        fi
+        run_begin
+        if [ "$direction" = upload ]; then
+          res="$(taskset -c "$LOAD_CPU" sh -c "head -c $T8_BYTES /dev/zero | curl -sS -T - -o '$WORK/t8-up.json' \
+                 -w '%{http_code} %{time_total} %{size_upload}' -H 'x-agentcube-session-id: $SID8' \
+                 -H 'content-type: application/octet-stream' '$base_url/upload'")"
+          got="$(python3 -c "import json; print(json.load(open('$WORK/t8-up.json')).get('bodyBytes'))")"
+        else
+          res="$(taskset -c "$LOAD_CPU" curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}' \
+                 -H "x-agentcube-session-id: $SID8" "$base_url/download?bytes=$T8_BYTES")"
+          got="$(echo "$res" | cut -d' ' -f3)"
+        fi
+        touch "$WORK/t8.done"
+        run_end
+        extra="{}"
+        if [ "$who" = ours ]; then
+          wait "$SAMPLER" 2>/dev/null || true
+          jcmd "$MAIN_PID" GC.run > /dev/null
+          read -r h1 t1 < <($TOOLS heap "$BASE")
+          extra="$(python3 - "$WORK/t8.samples" "$h0" "$t0" "$h1" "$rss0" <<'EOF'
+import json, sys
+rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 3]
+h0, t0, h1, rss0 = (int(x) for x in sys.argv[2:6])
+print(json.dumps({
+  "heap_after_gc_before": h0, "heap_after_gc_growth": h1 - h0,
+  "peak_heap_used": max([int(r[0]) for r in rows] or [0]),
+  "peak_tenured_growth": max([int(r[1]) - t0 for r in rows] or [0]),
+  "peak_rss_growth_kb": max([int(r[2]) - rss0 for r in rows] or [0]), "samples": len(rows)}))
+EOF
+)"
+        fi
+        python3 -c "
+import json
+code, secs, _ = '$res'.split()
+r = json.loads('$extra'); r.update(scenario='T8', contender='$who', direction='$direction', rep=$rep, bytes=$T8_BYTES,
+  status=int(code), seconds=float(secs), bytes_ok=str('$got') == str($T8_BYTES), mb_s=round($T8_BYTES / float(secs) / 1e6, 1))
+print(json.dumps(r))" | tag_load >> "$RAW"
+        log "T8 $who $direction rep $rep: $(tail -1 "$RAW" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["mb_s"], "MB/s, bytes ok:", r["bytes_ok"])')"
+      done
+    done
+  done
+fi
+
+stop_pid "$MAIN_PID" 40
+kill_leftovers
+
+if want T6; then
+  log "T6: $T6_N idle sessions on a fresh proxy"
+  start_ours idle "$BENCH/runtimes/idle" --pool.maxConcurrentStarts=16 --pool.maxColdStartQueue=1024
+  IDLE_PID="$OURS_PID"; IB="http://127.0.0.1:$OURS_PORT"
+  # Exercise every code path once so that class loading and lazy structures are in the baseline.
+  loadgen burst --url "$IB/v1/agent-runtime" --method POST --body '{"namespace":"default","name":"tiny-idle"}' \
+      --count 20 --concurrency 8 --delete-prefix "$IB/v1/sessions/" 2>>"$WORK/loadgen.log" > /dev/null
+  sleep 3
+  th0="$(awk '/Threads/ {print $2}' "/proc/$IDLE_PID/status")"; rss0="$(awk '/VmRSS/ {print $2}' "/proc/$IDLE_PID/status")"
+  jcmd "$IDLE_PID" GC.class_histogram > "$WORK/histo-before.txt"
+  # Old-object samples say where the objects that stay per session were allocated.
+  jcmd "$IDLE_PID" JFR.start name=t6 settings=profile > /dev/null
+  run_begin
+  loadgen burst --url "$IB/v1/agent-runtime" --method POST --body '{"namespace":"default","name":"tiny-idle"}' \
+      --count "$T6_N" --concurrency 32 --keep 2>>"$WORK/loadgen.log" > "$WORK/t6-create.json"
+  run_end
+  active="$($TOOLS metric "$IB" agentcube_sessions_active)"
+  sleep 2
+  th1="$(awk '/Threads/ {print $2}' "/proc/$IDLE_PID/status")"; rss1="$(awk '/VmRSS/ {print $2}' "/proc/$IDLE_PID/status")"
+  jcmd "$IDLE_PID" GC.class_histogram > "$WORK/histo-after.txt"
+  jcmd "$IDLE_PID" JFR.dump name=t6 filename="$WORK/t6.jfr" > /dev/null
+  jcmd "$IDLE_PID" JFR.stop name=t6 > /dev/null
+  $TOOLS old-objects "$WORK/t6.jfr" "$OUT/t6-old-objects.txt" || log "old-object summary failed"
+  n_ok="$(python3 -c "import json; print(json.load(open('$WORK/t6-create.json'))['ok'])")"
+  $TOOLS histo-diff "$WORK/histo-before.txt" "$WORK/histo-after.txt" "$n_ok" \
+    | python3 -c "
+import json,sys
+r=json.load(sys.stdin); c=json.load(open('$WORK/t6-create.json'))
+r.update(scenario='T6', requested=$T6_N, active=float('$active'), create=c, threads_before=$th0, threads_after=$th1,
+         rss_kb_per_session=round(($rss1-$rss0)/max(1,r['sessions']),1))
+print(json.dumps(r))" | tag_load >> "$RAW"
+  log "T6: $(tail -1 "$RAW" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["bytes_per_session"], "B/session over", r["sessions"], "sessions")')"
+  stop_pid "$IDLE_PID" 90
+  kill_leftovers
+fi
+
+if [ "$JMH" = 1 ]; then
+  log "JMH: session lookup, pool acquire, header handling"
+  java -jar "$BENCH/jmh/target/agentcube-jmh.jar" "${JMH_ARGS[@]}" -rf json -rff "$OUT/jmh.json" > "$WORK/jmh.txt" 2>&1 \
+    || { tail -30 "$WORK/jmh.txt" >&2; exit 1; }
+  $TOOLS jmh-records "$OUT/jmh.json" >> "$RAW"
+fi
+
+$TOOLS report "$OUT" >/dev/null
+log "done: $OUT/results.md"
+cat "$OUT/results.md"

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The bench backend: one single-process nginx that answers every request with 200 "ok".
+# Started by the proxy's process backend (env PORT and AGENTCUBE_SANDBOX_DIR) or by the T4 raw
+# start measurement with the same env. BENCH_BACKEND_CPUS (set by bench/run.sh) pins it to the
+# load-generator core, so sandboxes never share the core of the proxy under test.
+set -eu
+: "${PORT:?PORT is required}"
+dir="${AGENTCUBE_SANDBOX_DIR:-$(pwd)}"
+mkdir -p "$dir/nginx-tmp"
+cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/nginx-tmp/body;
+  proxy_temp_path $dir/nginx-tmp/proxy;
+  fastcgi_temp_path $dir/nginx-tmp/fastcgi;
+  uwsgi_temp_path $dir/nginx-tmp/uwsgi;
+  scgi_temp_path $dir/nginx-tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$PORT reuseport backlog=4096;
+    location / { default_type text/plain; return 200 "ok"; }
+  }
+}
+CONF
+if [ -n "${BENCH_BACKEND_CPUS:-}" ] && command -v taskset >/dev/null 2>&1; then
+  exec taskset -c "$BENCH_BACKEND_CPUS" nginx -p "$dir" -c "$dir/nginx.conf"
+fi
+exec nginx -p "$dir" -c "$dir/nginx.conf"
