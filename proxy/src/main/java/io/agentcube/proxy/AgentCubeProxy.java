@@ -63,6 +63,7 @@ public final class AgentCubeProxy {
   private RuntimeLoader loader;
   private final AtomicBoolean ready = new AtomicBoolean();
   private final AtomicBoolean closing = new AtomicBoolean();
+  private final boolean requestMetrics;
   private PicodTokens tokens;
   private ProcessBackend backend;
   private SandboxPools pools;
@@ -85,6 +86,7 @@ public final class AgentCubeProxy {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     this.metrics = new ProxyMetrics(registry);
+    this.requestMetrics = config.bool("metrics.requests");
   }
 
   /** Starts a proxy with the system clock and Caffeine's system scheduler. */
@@ -154,6 +156,10 @@ public final class AgentCubeProxy {
             .setKeepAlive(true)
             .setTcpNoDelay(true)
             .setKeepAliveTimeout(60)
+            // The upstream idle timeout lives on the connection (one idle check per connection,
+            // no timer per request); an in-flight request it cuts is answered 504.
+            .setIdleTimeout((int) config.duration("upstream.idleTimeout").toMillis())
+            .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
             .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
             .setMaxHeaderSize(config.integer("server.maxHeaderSize")),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(config.integer("upstream.maxConnectionsPerSandbox")));
@@ -200,21 +206,38 @@ public final class AgentCubeProxy {
 
   /** Every request: metrics around it; invocations straight to the forwarder, the rest to the router. */
   private void dispatch(HttpServerRequest req, HttpProxy proxy, Router router) {
-    long t0 = System.nanoTime();
     Route route = Route.of(req.path());
-    metrics.requestStarted();
-    AtomicBoolean recorded = new AtomicBoolean();
-    Runnable record = () -> {
-      if (recorded.compareAndSet(false, true)) {
-        metrics.requestEnded(route, req.response().getStatusCode(), System.nanoTime() - t0);
-      }
-    };
-    req.response().endHandler(v -> record.run());
-    req.response().closeHandler(v -> record.run());
+    if (requestMetrics) {
+      RequestMeter meter = new RequestMeter(req.response(), route, System.nanoTime());
+      metrics.requestStarted();
+      req.response().endHandler(meter).closeHandler(meter);
+    }
     if (route == Route.INVOKE_AGENT_RUNTIME || route == Route.INVOKE_CODE_INTERPRETER) {
       proxy.handle(req);
     } else {
       router.handle(req);
+    }
+  }
+
+  /** Records one request once, when its response ends or its connection closes first. */
+  private final class RequestMeter implements io.vertx.core.Handler<Void> {
+    private final io.vertx.core.http.HttpServerResponse response;
+    private final Route route;
+    private final long startNanos;
+    private boolean recorded; // both handlers run on the request's event loop
+
+    RequestMeter(io.vertx.core.http.HttpServerResponse response, Route route, long startNanos) {
+      this.response = response;
+      this.route = route;
+      this.startNanos = startNanos;
+    }
+
+    @Override
+    public void handle(Void v) {
+      if (!recorded) {
+        recorded = true;
+        metrics.requestEnded(route, response.getStatusCode(), System.nanoTime() - startNanos);
+      }
     }
   }
 

@@ -12,6 +12,7 @@ final class Exchange extends AtomicBoolean {
 
   final Session<Sandbox> session;
   final int portIndex;
+  final long startNanos = System.nanoTime();
   private final SessionRouter router;
 
   Exchange(Session<Sandbox> session, int portIndex, SessionRouter router) {

@@ -56,7 +56,7 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
   private final RuntimeCatalog runtimes;
   private final SessionRouter sessions;
   private final ProxyMetrics metrics;
-  private final long upstreamIdleTimeoutMs;
+  private final long upstreamIdleTimeoutNanos;
   private final long connectTimeoutMs;
 
   InvocationInterceptor(RuntimeCatalog runtimes, SessionRouter sessions, ProxyMetrics metrics,
@@ -64,7 +64,7 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
     this.runtimes = runtimes;
     this.sessions = sessions;
     this.metrics = metrics;
-    this.upstreamIdleTimeoutMs = upstreamIdleTimeoutMs;
+    this.upstreamIdleTimeoutNanos = upstreamIdleTimeoutMs * 1_000_000;
     this.connectTimeoutMs = connectTimeoutMs;
   }
 
@@ -163,6 +163,12 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
         sessions.sandboxLost(sandbox);
         error = sessions.notFound(session.id());
         metrics.upstreamError("sandbox_lost");
+      } else if (failure instanceof io.vertx.core.http.HttpClosedException
+          && System.nanoTime() - exchange.startNanos >= upstreamIdleTimeoutNanos) {
+        // The upstream connection's idle timeout closed it under this request.
+        error = AgentCubeException.stackless(ErrorCode.SANDBOX_TIMEOUT, "the sandbox sent nothing for "
+            + upstreamIdleTimeoutNanos / 1_000_000 + " ms");
+        metrics.upstreamError("timeout");
       } else {
         error = ApiErrors.classify(failure);
         metrics.upstreamError(error.code() == ErrorCode.SANDBOX_TIMEOUT ? "timeout" : "unreachable");
@@ -201,12 +207,13 @@ final class InvocationInterceptor implements ProxyInterceptor, OriginRequestProv
   public Future<HttpClientRequest> create(ProxyContext ctx) {
     Exchange exchange = ctx.get(EXCHANGE, Exchange.class);
     SocketAddress address = exchange.session.binding().address(exchange.portIndex);
+    // No per-request idle timer: upstream connections carry the idle timeout (see AgentCubeProxy),
+    // and a connection closed by it is reported as SANDBOX_TIMEOUT in forward().
     RequestOptions options = new RequestOptions()
         .setServer(address)
         .setHost(address.host())
         .setPort(address.port())
-        .setConnectTimeout(connectTimeoutMs)
-        .setIdleTimeout(upstreamIdleTimeoutMs);
+        .setConnectTimeout(connectTimeoutMs);
     return ctx.client().request(options);
   }
 

@@ -50,6 +50,7 @@ public final class ProxyConfig {
       ConfigKey.list("process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1",
           "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k", "-jar",
           "$(AGENTCUBE_HOME)/sandboxd/target/agentcube-sandboxd.jar", "--host", "127.0.0.1")),
+      ConfigKey.bool("metrics.requests", true),
       ConfigKey.string("auth.picod.privateKeyFile", ""),
       ConfigKey.duration("auth.picod.tokenTtl", "1h", 60_000, 7 * 24 * 3_600_000L),
       ConfigKey.duration("shutdown.timeout", "30s", 0, 3_600_000));
@@ -175,6 +176,10 @@ public final class ProxyConfig {
 
   public int integer(String key) {
     return (Integer) get(key);
+  }
+
+  public boolean bool(String key) {
+    return (Boolean) get(key);
   }
 
   public Duration duration(String key) {
