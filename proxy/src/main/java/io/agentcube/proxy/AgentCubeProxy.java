@@ -75,7 +75,8 @@ public final class AgentCubeProxy {
   private AgentCubeProxy(ProxyConfig config) {
     this.config = config;
     int loops = config.integer("server.eventLoops");
-    VertxOptions options = new VertxOptions();
+    VertxOptions options = new VertxOptions()
+        .setPreferNativeTransport(config.bool("server.nativeTransport"));
     if (loops > 0) {
       options.setEventLoopPoolSize(loops);
     }
@@ -123,8 +124,9 @@ public final class AgentCubeProxy {
       return loadRuntimes();
     }).compose(v -> listen()).onSuccess(v -> {
       ready.set(true);
-      log.info("agentcube-proxy listening on http://{}:{} backend={} runtimes={}",
-          config.string("server.host"), port(), backend.name(), runtimes.snapshot().runtimes().size());
+      log.info("agentcube-proxy listening on http://{}:{} backend={} runtimes={} transport={}",
+          config.string("server.host"), port(), backend.name(), runtimes.snapshot().runtimes().size(),
+          vertx.isNativeTransportEnabled() ? "native" : "nio");
     });
   }
 

@@ -26,6 +26,7 @@ public final class ProxyConfig {
       ConfigKey.string("server.host", "127.0.0.1"),
       ConfigKey.integer("server.port", 8080, 0, 65535),
       ConfigKey.integer("server.eventLoops", 0, 0, 256),
+      ConfigKey.bool("server.nativeTransport", true),
       ConfigKey.integer("server.maxHeaderSize", 16384, 1024, 1 << 20),
       ConfigKey.integer("server.maxInitialLineLength", 8192, 256, 1 << 20),
       ConfigKey.integer("server.maxControlBodySize", 65536, 1024, 16 << 20),
