@@ -9,7 +9,8 @@
 # Options: --jar PATH (measure this proxy jar; JMH then uses whatever is installed in ~/.m2),
 #          --worktree (build the working tree instead of a clean snapshot of HEAD),
 #          --only T1,T2,... (scenarios to run; T7 and the profile come with T1), --no-jmh.
-# Environment: BENCH_PROXY_CPU (0), BENCH_LOAD_CPU (1), BENCH_JVM_OPTS, BENCH_KEEP_WORK=1.
+# Environment: BENCH_PROXY_CPU (0), BENCH_LOAD_CPU (1), BENCH_JVM_OPTS, BENCH_KEEP_WORK=1,
+#   BENCH_T2_RATES ("R1 R2": fixed T2 rates), BENCH_QUIET_PCT (5), BENCH_QUIET_WAIT (300 s).
 # Docs: docs/benchmarks.md. Servers listen on 127.0.0.1 only; every process started here is
 # stopped on exit.
 set -euo pipefail
@@ -46,8 +47,8 @@ if [ "$QUICK" = 1 ]; then
   T2_WARM=2; T2_DUR=4; T3_S=6; T3_RATE=20; T4_COUNT=6; T5_REPS=2; T6_N=150
   T8_BYTES=$((256 * 1024 * 1024)); T8_REPS=1; JMH_ARGS=(-f 1 -wi 2 -w 1s -i 3 -r 1s)
 else
-  WARM_OURS=60; WARM_REF=30; REPS=3; T1_DUR=15; JFR_S=20
-  T2_WARM=3; T2_DUR=12; T3_S=25; T3_RATE=20; T4_COUNT=30; T5_REPS=3; T6_N=1000
+  WARM_OURS=60; WARM_REF=25; REPS=3; T1_DUR=15; JFR_S=20
+  T2_WARM=3; T2_DUR=10; T3_S=25; T3_RATE=20; T4_COUNT=30; T5_REPS=3; T6_N=1000
   T8_BYTES=$((1024 * 1024 * 1024)); T8_REPS=2; JMH_ARGS=(-f 1 -wi 3 -w 2s -i 5 -r 2s)
 fi
 
@@ -145,7 +146,18 @@ quiet_gate() {
 run_begin() { quiet_gate; $TOOLS proc-snap "$WORK/run.json"; }
 run_end() { FOREIGN="$($TOOLS foreign-cpu "$WORK/run.json" $$)"; }
 # Adds foreign_cpu_pct and gate_wait_s to the JSON object on stdin.
-tag_load() { python3 -c "import json,sys; r=json.load(sys.stdin); r.update(foreign_cpu_pct=float('$FOREIGN'), gate_wait_s=$GATE_WAIT); print(json.dumps(r))"; }
+tag_load() {
+  python3 -c "
+import json, sys
+text = sys.stdin.read().strip()
+try:
+    recs = [json.loads(text)]
+except ValueError:
+    recs = [json.loads(l) for l in text.splitlines() if l.strip()]
+for r in recs:
+    r.update(foreign_cpu_pct=float('$FOREIGN'), gate_wait_s=$GATE_WAIT)
+    print(json.dumps(r))"
+}
 
 # ------------------------------------------------------------------------------ tools and builds
 
@@ -287,7 +299,8 @@ start_ref() { # NAME MODE NATIVE backend -> REF_PID REF_PORT
   log "$1: $(head -1 "$logf")"
 }
 
-loadgen() { taskset -c "$LOAD_CPU" java -XX:+UseSerialGC -Xms256m -Xmx256m -jar "$LOADGEN" "$@"; }
+# C1 only: the generator shares its core with the backend, and C2 compiles there would stall it.
+loadgen() { taskset -c "$LOAD_CPU" java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xms256m -Xmx256m -jar "$LOADGEN" "$@"; }
 
 # wrk_run SCENARIO CONTENDER REP URL SECONDS PIDS... -> appends a record to raw.jsonl
 wrk_run() {
@@ -372,7 +385,7 @@ if want T1; then
   done
 
   log "profile: JFR on the proxy under T1 load for ${JFR_S}s"
-  jcmd "$MAIN_PID" JFR.start name=bench settings=profile > /dev/null
+  jcmd "$MAIN_PID" JFR.start name=bench settings=default > /dev/null
   wrk_run profile-load ours 1 "$OURS_URL" "$JFR_S" "$MAIN_PID"
   jcmd "$MAIN_PID" JFR.dump name=bench filename="$WORK/ours.jfr" > /dev/null
   jcmd "$MAIN_PID" JFR.stop name=bench > /dev/null
@@ -406,18 +419,22 @@ print(int(statistics.median(x)) if x else 0)")"
     wrk_run T2-calibrate nginx 1 "${URL[nginx]}" 5 ${PIDSOF[nginx]}
     NGINX_MAX="$(grep -oE 'Requests/sec:\s+[0-9]+' "$WORK/wrk-T2-calibrate-nginx-1.txt" | grep -oE '[0-9]+$')"
   fi
-  RATE=$((NGINX_MAX / 2))
-  log "T2: open loop at $RATE req/s (50% of nginx's $NGINX_MAX), $REPS runs x ${T2_DUR}s, interleaved"
+  # Two rates: half of nginx's maximum (the issue's point) and a tenth of it (well inside every
+  # contender's capacity and the generator's, so the added latency is not queueing).
+  RATES="${BENCH_T2_RATES:-$((NGINX_MAX / 2)) $((NGINX_MAX / 10))}"
   C2=(direct nginx haproxy ours)
-  for rep in $(seq "$REPS"); do
-    for i in 0 1 2 3; do
-      who="${C2[$(( (i + rep - 1) % 4 ))]}"
-      run_begin
-      loadgen rate --url "${URL[$who]}" --header "x-agentcube-session-id: $SID" --rate "$RATE" \
-          --warmup "$T2_WARM" --duration "$T2_DUR" --connections "$CONNS" 2>>"$WORK/loadgen.log" > "$WORK/t2.json"
-      run_end
-      python3 -c "import json,sys; r=json.load(open('$WORK/t2.json')); r.update(scenario='T2', contender='$who', rep=$rep); print(json.dumps(r))" | tag_load >> "$RAW"
-      log "T2 $who rep $rep: $(tail -1 "$RAW" | python3 -c 'import json,sys; l=json.load(sys.stdin)["streams"]["requests"]["latency_us"]; print("p50", l.get("p50"), "p99", l.get("p99"), "p99.9", l.get("p999"), "us")')"
+  for RATE in $RATES; do
+    log "T2: open loop at $RATE req/s (nginx's T1 median: $NGINX_MAX), $REPS runs x ${T2_DUR}s, interleaved"
+    for rep in $(seq "$REPS"); do
+      for i in 0 1 2 3; do
+        who="${C2[$(( (i + rep - 1) % 4 ))]}"
+        run_begin
+        loadgen rate --url "${URL[$who]}" --header "x-agentcube-session-id: $SID" --rate "$RATE" \
+            --warmup "$T2_WARM" --duration "$T2_DUR" --connections "$CONNS" 2>>"$WORK/loadgen.log" > "$WORK/t2.json"
+        run_end
+        python3 -c "import json,sys; r=json.load(open('$WORK/t2.json')); r.update(scenario='T2', contender='$who', rep=$rep, nginx_max=$NGINX_MAX); print(json.dumps(r))" | tag_load >> "$RAW"
+        log "T2 $RATE/s $who rep $rep: $(tail -1 "$RAW" | python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["streams"]["requests"]["latency_us"]; print("p50", l.get("p50"), "p99", l.get("p99"), "p99.9", l.get("p999"), "us; achieved", r["achieved_ok_rate"], "/s")')"
+      done
     done
   done
 fi
@@ -522,6 +539,16 @@ print(json.dumps(r))" | tag_load >> "$RAW"
   done
 fi
 
+if want T8; then
+  # Where the proxy's time goes while streaming: one more upload (not measured) under JFR.
+  jcmd "$MAIN_PID" JFR.start name=t8 settings=default > /dev/null
+  taskset -c "$LOAD_CPU" sh -c "head -c $T8_BYTES /dev/zero | curl -sS -T - -o /dev/null \
+      -H 'x-agentcube-session-id: $SID8' '$ECHO_OURS/upload'"
+  jcmd "$MAIN_PID" JFR.dump name=t8 filename="$WORK/t8.jfr" > /dev/null
+  jcmd "$MAIN_PID" JFR.stop name=t8 > /dev/null
+  $TOOLS jfr-summary "$WORK/t8.jfr" 1 "$OUT/t8-upload-profile.txt" > /dev/null || log "T8 profile summary failed"
+fi
+
 stop_pid "$MAIN_PID" 40
 kill_leftovers
 
@@ -563,9 +590,11 @@ fi
 
 if [ "$JMH" = 1 ]; then
   log "JMH: session lookup, pool acquire, header handling"
+  run_begin
   java -jar "$BENCH/jmh/target/agentcube-jmh.jar" "${JMH_ARGS[@]}" -rf json -rff "$OUT/jmh.json" > "$WORK/jmh.txt" 2>&1 \
     || { tail -30 "$WORK/jmh.txt" >&2; exit 1; }
-  $TOOLS jmh-records "$OUT/jmh.json" >> "$RAW"
+  run_end
+  $TOOLS jmh-records "$OUT/jmh.json" | tag_load >> "$RAW"
 fi
 
 $TOOLS report "$OUT" >/dev/null

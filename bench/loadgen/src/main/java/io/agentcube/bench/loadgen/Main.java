@@ -34,8 +34,9 @@ public final class Main {
       BareProxy.run(mode, args);
       return;
     }
+    // epoll by default: its timers have microsecond resolution, which the open-loop pacer needs.
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1)
-        .setPreferNativeTransport(args.flag("native")));
+        .setPreferNativeTransport(Boolean.parseBoolean(args.string("native", "true"))));
     int code = 0;
     try {
       JsonObject result = switch (mode) {
