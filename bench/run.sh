@@ -3,8 +3,8 @@
 # the same tiny backend, each proxy pinned to one core, load generator and backend on the other.
 # Writes bench/results/<UTC timestamp>/{results.md,raw.jsonl,summary.json,machine.json,...}.
 #
-#   bench/run.sh            full run (~20 min): long warm-up, 3 interleaved repetitions
-#   bench/run.sh --quick    smoke run (~4 min): same steps, short durations, small counts
+#   bench/run.sh            full run (~28 min): long warm-up, 3 interleaved repetitions
+#   bench/run.sh --quick    smoke run (~6 min): every step once, short durations, small counts
 #
 # Options: --jar PATH (measure this proxy jar; JMH then uses whatever is installed in ~/.m2),
 #          --worktree (build the working tree instead of a clean snapshot of HEAD),
@@ -43,13 +43,16 @@ JVM_OPTS="${BENCH_JVM_OPTS:--XX:+UseSerialGC -Xms512m -Xmx512m}"
 CONNS=64
 
 if [ "$QUICK" = 1 ]; then
-  WARM_OURS=15; WARM_REF=8; REPS=3; T1_DUR=4; JFR_S=8
-  T2_WARM=2; T2_DUR=4; T3_S=8; T3_RATE=5; T4_COUNT=6; T5_REPS=2; T6_N=150
-  T8_BYTES=$((256 * 1024 * 1024)); T8_REPS=1; JMH_ARGS=(-f 1 -wi 2 -w 1s -i 3 -r 1s)
+  # Smoke run: every step once, tiny counts; numbers are not for reading.
+  WARM_OURS=10; WARM_REF=5; REPS=1; T1_DUR=4; JFR_S=6
+  T2_WARM=2; T2_DUR=4; T3_S=6; T3_RATE=5; T4_COUNT=5; T5_REPS=1; T6_N=100
+  T8_BYTES=$((128 * 1024 * 1024)); T8_REPS=1; JMH_ARGS=(-f 1 -wi 1 -w 1s -i 2 -r 1s)
+  T2_DEFAULT_RATES="10"
 else
   WARM_OURS=60; WARM_REF=25; REPS=3; T1_DUR=15; JFR_S=20
   T2_WARM=3; T2_DUR=10; T3_S=40; T3_RATE=5; T4_COUNT=30; T5_REPS=3; T6_N=1000
   T8_BYTES=$((1024 * 1024 * 1024)); T8_REPS=2; JMH_ARGS=(-f 1 -wi 3 -w 2s -i 5 -r 2s)
+  T2_DEFAULT_RATES="50 10"
 fi
 
 TS="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -428,7 +431,7 @@ print(int(statistics.median(x)) if x else 0)")"
   fi
   # Two rates: half of nginx's maximum (the point) and a tenth of it (well inside every
   # contender's capacity and the generator's, so the added latency is not queueing).
-  RATES="${BENCH_T2_RATES:-$((NGINX_MAX / 2)) $((NGINX_MAX / 10))}"
+  RATES="${BENCH_T2_RATES:-$(for pct in $T2_DEFAULT_RATES; do echo $((NGINX_MAX * pct / 100)); done)}"
   C2=(direct nginx haproxy ours)
   for RATE in $RATES; do
     log "T2: open loop at $RATE req/s (nginx's T1 median: $NGINX_MAX), $REPS runs x ${T2_DUR}s, interleaved"
