@@ -33,11 +33,6 @@ final class StartLimiter {
     drain();
   }
 
-  /** Starts running now. */
-  synchronized int running() {
-    return running;
-  }
-
   private void drain() {
     while (true) {
       Supplier<Future<?>> task;
