@@ -35,8 +35,6 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
-import io.vertx.httpproxy.HttpProxy;
-import io.vertx.httpproxy.ProxyOptions;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -165,11 +163,10 @@ public final class AgentCubeProxy {
             .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
             .setMaxHeaderSize(config.integer("server.maxHeaderSize")),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(config.integer("upstream.maxConnectionsPerSandbox")));
-    InvocationInterceptor invocations = new InvocationInterceptor(runtimes, sessions, metrics,
+    Forwarder forwarder = new Forwarder(client, sessions, metrics,
         config.duration("upstream.idleTimeout").toMillis(), config.duration("upstream.connectTimeout").toMillis());
-    HttpProxy proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
-        .origin(invocations)
-        .addInterceptor(invocations, true);
+    InvocationHandler invocations = new InvocationHandler(runtimes, sessions, forwarder,
+        requestMetrics ? metrics : null);
 
     Router router = Router.router(vertx);
     new ControlPlaneRoutes(runtimes, loader, sessions, pools)
@@ -193,35 +190,36 @@ public final class AgentCubeProxy {
         .setHost(config.string("server.host"))
         .setPort(config.integer("server.port"))
         .setTcpNoDelay(true)
-        // HTTP/1.1 only: vertx-http-proxy 5.0.7 cannot stream an HTTP/2 request body of unknown
-        // length to an HTTP/1.1 sandbox (it neither sets chunked nor a length) and the exchange
-        // hangs. Clients asking for an h2c upgrade simply continue on HTTP/1.1.
+        // HTTP/1.1 only (see docs/design-notes.md): clients asking for an h2c upgrade simply
+        // continue on HTTP/1.1.
         .setHttp2ClearTextEnabled(false)
+        // "Expect: 100-continue" is answered here; the forwarder does not pass Expect on.
+        .setHandle100ContinueAutomatically(true)
         .setMaxHeaderSize(config.integer("server.maxHeaderSize"))
         .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
         .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
     server = vertx.createHttpServer(options)
         .invalidRequestHandler(AgentCubeProxy::invalidRequest)
-        .requestHandler(req -> dispatch(req, proxy, router));
+        .requestHandler(req -> dispatch(req, invocations, router));
     return server.listen().mapEmpty();
   }
 
-  /** Every request: metrics around it; invocations straight to the forwarder, the rest to the router. */
-  private void dispatch(HttpServerRequest req, HttpProxy proxy, Router router) {
+  /** Every request: invocations straight to the data plane, the rest to the router, metrics around both. */
+  private void dispatch(HttpServerRequest req, InvocationHandler invocations, Router router) {
     Route route = Route.of(req.path());
+    if (route == Route.INVOKE_AGENT_RUNTIME || route == Route.INVOKE_CODE_INTERPRETER) {
+      invocations.handle(req, route); // its Exchange does the metering
+      return;
+    }
     if (requestMetrics) {
       RequestMeter meter = new RequestMeter(req.response(), route, System.nanoTime());
       metrics.requestStarted();
-      req.response().endHandler(meter).closeHandler(meter);
+      req.response().endHandler(meter);
     }
-    if (route == Route.INVOKE_AGENT_RUNTIME || route == Route.INVOKE_CODE_INTERPRETER) {
-      proxy.handle(req);
-    } else {
-      router.handle(req);
-    }
+    router.handle(req);
   }
 
-  /** Records one request once, when its response ends or its connection closes first. */
+  /** Records one request once: Vert.x calls a response's end handler when it ends or its connection closes first. */
   private final class RequestMeter implements io.vertx.core.Handler<Void> {
     private final io.vertx.core.http.HttpServerResponse response;
     private final Route route;

@@ -8,9 +8,6 @@ import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
-import io.vertx.httpproxy.Body;
-import io.vertx.httpproxy.MediaType;
-import io.vertx.httpproxy.ProxyResponse;
 import java.io.IOException;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -63,15 +60,5 @@ public final class ApiErrors {
       response.putHeader(RETRY_AFTER, Long.toString(Math.max(1, e.retryAfter().toSeconds())));
     }
     return response.end(body(e));
-  }
-
-  /** Turns the proxy's pending response into the error, for the forwarding path. */
-  public static ProxyResponse toProxyResponse(ProxyResponse response, Throwable failure) {
-    AgentCubeException e = classify(failure);
-    response.release().setStatusCode(e.status());
-    if (e.retryAfter() != null) {
-      response.putHeader(RETRY_AFTER, Long.toString(Math.max(1, e.retryAfter().toSeconds())));
-    }
-    return response.setBody(Body.body(body(e), MediaType.APPLICATION_JSON));
   }
 }

@@ -1,29 +1,94 @@
 package io.agentcube.proxy;
 
+import io.agentcube.proxy.metrics.ProxyMetrics;
+import io.agentcube.proxy.metrics.Route;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.session.Session;
-import java.util.concurrent.atomic.AtomicBoolean;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerRequest;
 
 /**
- * One forwarded request of a session: what the origin selector and the response path need, and
- * the once-only end of its in-flight mark. The {@link AtomicBoolean} is the "finished" flag.
+ * One invocation, from the request's arrival to the end of its response (or of its WebSocket):
+ * the only object the data plane allocates per request besides Vert.x's own.
+ *
+ * <p>It is the response's end handler (Vert.x calls that once, when the response ends or its
+ * connection closes first), and it ends two things exactly once: the request's metric, and the
+ * session's in-flight mark, which restarts the session's idle clock. A WebSocket tunnel ends when
+ * its socket closes instead ({@link #tunnelled}).
+ *
+ * <p>Confined to the request's event loop: every handler that touches it runs there.
  */
-final class Exchange extends AtomicBoolean {
+final class Exchange implements Handler<Void> {
 
-  final Session<Sandbox> session;
-  final int portIndex;
-  final long startNanos = System.nanoTime();
+  final HttpServerRequest request;
+  final long startNanos;
+  private final Route route;
+  private final ProxyMetrics metrics; // null when per-request metrics are off
   private final SessionRouter router;
+  /** Set once the session is resolved; null for requests rejected before that. */
+  Session<Sandbox> session;
+  private boolean tunnel;
+  private boolean responseEnded;
+  private boolean done;
 
-  Exchange(Session<Sandbox> session, int portIndex, SessionRouter router) {
-    this.session = session;
-    this.portIndex = portIndex;
+  Exchange(HttpServerRequest request, Route route, ProxyMetrics metrics, SessionRouter router) {
+    this.request = request;
+    this.route = route;
+    this.metrics = metrics;
     this.router = router;
+    this.startNanos = System.nanoTime();
+    if (metrics != null) {
+      metrics.requestStarted();
+    }
+    request.response().endHandler(this);
   }
 
-  /** Ends the request's in-flight mark; only the first call counts. Any thread. */
-  void finish() {
-    if (compareAndSet(false, true)) {
+  /**
+   * Hands the exchange one in-flight mark of its resolved session, released when the exchange
+   * ends. @return false when the client has already gone: the mark is released now and there is
+   * nothing to forward
+   */
+  boolean bind(Session<Sandbox> session) {
+    this.session = session;
+    if (done) {
+      router.finish(session);
+      return false;
+    }
+    return true;
+  }
+
+  /** Whether the response has ended or the client's connection has closed. */
+  boolean responseEnded() {
+    return responseEnded;
+  }
+
+  /** The response became a WebSocket tunnel: the exchange ends with {@link #tunnelClosed}. */
+  void tunnelled() {
+    tunnel = true;
+  }
+
+  /** The response's end handler. */
+  @Override
+  public void handle(Void v) {
+    responseEnded = true;
+    if (!tunnel) {
+      end();
+    }
+  }
+
+  void tunnelClosed() {
+    end();
+  }
+
+  private void end() {
+    if (done) {
+      return;
+    }
+    done = true;
+    if (metrics != null) {
+      metrics.requestEnded(route, request.response().getStatusCode(), System.nanoTime() - startNanos);
+    }
+    if (session != null) {
       router.finish(session);
     }
   }

@@ -1,0 +1,192 @@
+package io.agentcube.proxy;
+
+import io.agentcube.error.AgentCubeException;
+import io.agentcube.error.ErrorCode;
+import io.agentcube.proxy.metrics.ProxyMetrics;
+import io.agentcube.proxy.metrics.Route;
+import io.agentcube.runtime.RuntimeCatalog;
+import io.agentcube.runtime.RuntimeDefinition;
+import io.agentcube.runtime.RuntimeKind;
+import io.agentcube.runtime.RuntimeRef;
+import io.agentcube.sandbox.Sandbox;
+import io.agentcube.session.Session;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * The data plane: {@code ANY /v1/namespaces/{ns}/{agent-runtimes|code-interpreters}/{name}/invocations/{path}}.
+ *
+ * <p>The request path reads top to bottom:
+ * <ol>
+ *   <li>validate the path (fail fast, 4xx);</li>
+ *   <li>resolve the session: the {@code x-agentcube-session-id} header names a live one, or its
+ *       absence opens a new one (warm sandbox, else one cold start for this session);</li>
+ *   <li>forward ({@link Forwarder}): the path after {@code /invocations} and the query (minus
+ *       {@code endpoint}) go to the sandbox port with the longest matching {@code pathPrefix},
+ *       streamed both ways, WebSocket upgrades included;</li>
+ *   <li>answer: every response of a session carries its id; the session stays in flight until the
+ *       response (or WebSocket) ends, which restarts its idle clock ({@link Exchange});</li>
+ *   <li>any failure becomes a JSON error ({@link ApiErrors}).</li>
+ * </ol>
+ * Everything runs on the request's event loop; a cold start's completion is moved back onto it.
+ * The request is paused on arrival and its body flows only once the sandbox is known.
+ */
+final class InvocationHandler {
+
+  static final String SESSION_HEADER = "x-agentcube-session-id";
+  private static final String PREFIX = "/v1/namespaces/";
+  private static final String INVOCATIONS = "/invocations";
+
+  private final RuntimeCatalog runtimes;
+  private final SessionRouter sessions;
+  private final Forwarder forwarder;
+  private final ProxyMetrics metrics; // null when per-request metrics are off
+
+  InvocationHandler(RuntimeCatalog runtimes, SessionRouter sessions, Forwarder forwarder,
+      ProxyMetrics requestMetrics) {
+    this.runtimes = runtimes;
+    this.sessions = sessions;
+    this.forwarder = forwarder;
+    this.metrics = requestMetrics;
+  }
+
+  /** The parsed invocation path. */
+  private record Target(RuntimeKind kind, String namespace, String name, String forwardPath) {}
+
+  void handle(HttpServerRequest req, Route route) {
+    req.pause();
+    Exchange exchange = new Exchange(req, route, metrics, sessions);
+    Target target = parse(req.path());
+    if (target == null) {
+      reject(exchange, AgentCubeException.stackless(ErrorCode.NOT_FOUND,
+          "not an invocation path: expected /v1/namespaces/{namespace}/{agent-runtimes|code-interpreters}/{name}/invocations/..."));
+      return;
+    }
+    String query = req.query();
+    String endpoint = null;
+    if (query != null && query.contains("endpoint=")) {
+      endpoint = QueryStrings.get(query, "endpoint");
+      query = QueryStrings.remove(query, "endpoint");
+    }
+    String uri = query == null || query.isEmpty() ? target.forwardPath : target.forwardPath + '?' + query;
+
+    String sessionId = req.getHeader(SESSION_HEADER);
+    if (sessionId != null) {
+      Session<Sandbox> session;
+      try {
+        session = sessions.begin(sessionId);
+      } catch (AgentCubeException e) {
+        reject(exchange, e);
+        return;
+      }
+      RuntimeRef ref = session.binding().definition().ref();
+      if (ref.kind() != target.kind || !ref.namespace().equals(target.namespace)
+          || !ref.name().equals(target.name)) {
+        sessions.finish(session);
+        reject(exchange, AgentCubeException.stackless(ErrorCode.SESSION_NOT_FOUND,
+            "session " + sessionId + " is not a session of " + target.kind.kind() + " "
+                + target.namespace + "/" + target.name));
+        return;
+      }
+      forward(exchange, session, uri, target.forwardPath);
+      return;
+    }
+
+    RuntimeDefinition definition = runtimes.current(target.kind, target.namespace, target.name);
+    if (definition == null) {
+      reject(exchange, AgentCubeException.stackless(ErrorCode.RUNTIME_NOT_FOUND,
+          target.kind.kind() + " " + target.namespace + "/" + target.name + " not found"));
+      return;
+    }
+    if (endpoint != null) {
+      try {
+        definition = runtimes.throughEndpoint(target.kind, target.namespace, target.name, endpoint);
+      } catch (AgentCubeException e) {
+        reject(exchange, e);
+        return;
+      }
+    }
+    Context context = Vertx.currentContext();
+    sessions.open(definition).onComplete(ar -> {
+      if (Vertx.currentContext() == context) {
+        opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath);
+      } else {
+        context.runOnContext(v -> opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(),
+            uri, target.forwardPath));
+      }
+    });
+  }
+
+  /** A new session is open (or failed to): on the request's event loop. */
+  private void opened(Exchange exchange, Session<Sandbox> opened, Throwable failure, String uri, String path) {
+    if (opened == null) {
+      reject(exchange, failure);
+      return;
+    }
+    Session<Sandbox> session;
+    try {
+      session = sessions.begin(opened.id());
+    } catch (AgentCubeException e) {
+      reject(exchange, e);
+      return;
+    }
+    forward(exchange, session, uri, path);
+  }
+
+  private void forward(Exchange exchange, Session<Sandbox> session, String uri, String path) {
+    if (exchange.bind(session)) {
+      forwarder.forward(exchange, uri, session.binding().definition().portIndexFor(path));
+    }
+  }
+
+  /** Answers with the error, and the session header when the failure concerns a session. */
+  private static void reject(Exchange exchange, Throwable failure) {
+    HttpServerRequest req = exchange.request;
+    req.resume(); // discard the body; the connection stays usable
+    if (exchange.responseEnded()) {
+      return;
+    }
+    AgentCubeException error = ApiErrors.classify(failure);
+    if (error.code() == ErrorCode.SANDBOX_LOST) {
+      String id = req.getHeader(SESSION_HEADER);
+      if (id != null) {
+        req.response().putHeader(SESSION_HEADER, id);
+      }
+    }
+    ApiErrors.send(req.response(), error);
+  }
+
+  /**
+   * Parses {@code /v1/namespaces/{ns}/{kind}/{name}/invocations[/rest]} without regular
+   * expressions; {@code null} when the path has another shape.
+   */
+  private static Target parse(String path) {
+    if (!path.startsWith(PREFIX)) {
+      return null;
+    }
+    int nsEnd = path.indexOf('/', PREFIX.length());
+    if (nsEnd <= PREFIX.length()) {
+      return null;
+    }
+    int kindEnd = path.indexOf('/', nsEnd + 1);
+    if (kindEnd < 0) {
+      return null;
+    }
+    RuntimeKind kind = RuntimeKind.fromPathSegment(path.substring(nsEnd + 1, kindEnd));
+    int nameEnd = path.indexOf('/', kindEnd + 1);
+    if (kind == null || nameEnd <= kindEnd + 1 || !path.startsWith(INVOCATIONS, nameEnd)) {
+      return null;
+    }
+    int restStart = nameEnd + INVOCATIONS.length();
+    String rest;
+    if (restStart == path.length()) {
+      rest = "/";
+    } else if (path.charAt(restStart) == '/') {
+      rest = path.substring(restStart);
+    } else {
+      return null;
+    }
+    return new Target(kind, path.substring(PREFIX.length(), nsEnd), path.substring(kindEnd + 1, nameEnd), rest);
+  }
+}
