@@ -8,6 +8,7 @@
 #
 # Options: --jar PATH (measure this proxy jar; JMH then uses whatever is installed in ~/.m2),
 #          --worktree (build the working tree instead of a clean snapshot of HEAD),
+#          --compare JAR (one more T1 contender, "ours-compare": another build, for an A/B in one run),
 #          --only T1,T2,... (scenarios to run; T7 and the profile come with T1), --no-jmh.
 # Environment: BENCH_PROXY_CPU (0), BENCH_LOAD_CPU (1), BENCH_JVM_OPTS, BENCH_KEEP_WORK=1,
 #   BENCH_T2_RATES ("R1 R2": fixed T2 rates), BENCH_QUIET_PCT (5), BENCH_QUIET_WAIT (300 s).
@@ -18,13 +19,15 @@ set -euo pipefail
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$BENCH")"
 TOOLS="python3 $BENCH/tools.py"
-QUICK=0; JAR=""; WORKTREE=0; ONLY="T1,T2,T3,T4,T5,T6,T8"; JMH=1
+QUICK=0; JAR=""; COMPARE_JAR=""; WORKTREE=0; ONLY="T1,T2,T3,T4,T5,T6,T8"; JMH=1
 ARGS_SEEN="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --jar) JAR="$(realpath "$2")"; shift ;;
     --jar=*) JAR="$(realpath "${1#--jar=}")" ;;
+    --compare) COMPARE_JAR="$(realpath "$2")"; shift ;;
+    --compare=*) COMPARE_JAR="$(realpath "${1#--compare=}")" ;;
     --worktree) WORKTREE=1 ;;
     --only) ONLY="$2"; shift ;;
     --only=*) ONLY="${1#--only=}" ;;
@@ -370,14 +373,29 @@ if want T1; then
     T1_CONTENDERS+=(ours-metrics-off)
   fi
 
+  declare -A SIDOF; SIDOF[ours-metrics-off]="${SID2:-}"
+  # --compare JAR: another build of the proxy as one more T1 contender, for A/B in one run.
+  if [ -n "$COMPARE_JAR" ]; then
+    mkdir -p "$WORK/rt-compare"; cp "$MAIN_DIR/tiny.yaml" "$WORK/rt-compare/"
+    cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
+    SAVED_JAR="$PROXY_JAR"; PROXY_JAR="$COMPARE_JAR"
+    start_ours ours-compare "$WORK/rt-compare"
+    PROXY_JAR="$SAVED_JAR"
+    read -r SID3 _ < <($TOOLS session-create "http://127.0.0.1:$OURS_PORT" tiny)
+    SIDOF[ours-compare]="$SID3"
+    URL[ours-compare]="http://127.0.0.1:$OURS_PORT/v1/namespaces/default/agent-runtimes/tiny/invocations/"
+    PIDSOF[ours-compare]="$OURS_PID"
+    T1_CONTENDERS+=(ours-compare)
+  fi
+
   log "warm-up: ours ${WARM_OURS}s, JVM references ${WARM_REF}s each, nginx/HAProxy 3s"
   for who in "${T1_CONTENDERS[@]}"; do
     case "$who" in
-      ours|ours-metrics-off) secs=$WARM_OURS ;;
+      ours|ours-metrics-off|ours-compare) secs=$WARM_OURS ;;
       direct|nginx|haproxy) secs=3 ;;
       *) secs=$WARM_REF ;;
     esac
-    s="$SID"; [ "$who" = ours-metrics-off ] && s="$SID2"
+    s="${SIDOF[$who]:-$SID}"
     SID="$s" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" -H "x-agentcube-session-id: $s" "${URL[$who]}" > /dev/null
   done
 
@@ -386,7 +404,7 @@ if want T1; then
   for rep in $(seq "$REPS"); do
     for i in $(seq 0 $((n - 1))); do
       who="${T1_CONTENDERS[$(( (i + rep - 1) % n ))]}"
-      SAVED="$SID"; [ "$who" = ours-metrics-off ] && SID="$SID2"
+      SAVED="$SID"; SID="${SIDOF[$who]:-$SID}"
       wrk_run T1 "$who" "$rep" "${URL[$who]}" "$T1_DUR" ${PIDSOF[$who]}
       SID="$SAVED"
     done
@@ -417,6 +435,7 @@ else:
                       "micrometer_sample_pct": prof.get("inclusive_pct", {}).get("micrometer (metrics)", 0)}))
 EOF
   for who in vertx-http-proxy-bare httpclient-fwd-bare httpclient-fwd-bare-epoll; do stop_pid "${PIDSOF[$who]}" 5; done
+  [ -n "$COMPARE_JAR" ] && stop_pid "${PIDSOF[ours-compare]}" 30
 fi
 
 if want T2; then
@@ -570,7 +589,10 @@ kill_leftovers
 
 if want T6; then
   log "T6: $T6_N idle sessions on a fresh proxy"
-  start_ours idle "$BENCH/runtimes/idle" --pool.maxConcurrentStarts=16 --pool.maxColdStartQueue=1024
+  # A copy of the runtimes: the sandbox-only step below adds a runtime file to it.
+  T6_RT="$WORK/rt-idle"; mkdir -p "$T6_RT"; cp "$BENCH/runtimes/idle/tiny-idle.yaml" "$T6_RT/"
+  cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
+  start_ours idle "$T6_RT" --pool.maxConcurrentStarts=16 --pool.maxColdStartQueue=1024
   IDLE_PID="$OURS_PID"; IB="http://127.0.0.1:$OURS_PORT"
   # Exercise every code path once so that class loading and lazy structures are in the baseline.
   loadgen burst --url "$IB/v1/agent-runtime" --method POST --body '{"namespace":"default","name":"tiny-idle"}' \
@@ -592,14 +614,24 @@ if want T6; then
   jcmd "$IDLE_PID" JFR.stop name=t6 > /dev/null
   $TOOLS old-objects "$WORK/t6.jfr" "$OUT/t6-old-objects.txt" || log "old-object summary failed"
   n_ok="$(python3 -c "import json; print(json.load(open('$WORK/t6-create.json'))['ok'])")"
+  # The sandbox side alone: as many sandboxes again, warm in a pool, with no session. What they
+  # add is the per-sandbox bookkeeping (process handles, reaper threads); the issue excludes it.
+  sed -e 's/name: tiny-idle/name: tiny-warm/' -e "s/warmPoolSize: 0/warmPoolSize: $n_ok/" \
+      "$T6_RT/tiny-idle.yaml" > "$T6_RT/tiny-warm.yaml"
+  $TOOLS wait-pool "$IB" tiny-warm "$n_ok" 600
+  sleep 2
+  jcmd "$IDLE_PID" GC.class_histogram > "$WORK/histo-warm.txt"
+  $TOOLS histo-diff "$WORK/histo-after.txt" "$WORK/histo-warm.txt" "$n_ok" > "$WORK/t6-warm.json"
   $TOOLS histo-diff "$WORK/histo-before.txt" "$WORK/histo-after.txt" "$n_ok" \
     | python3 -c "
 import json,sys
-r=json.load(sys.stdin); c=json.load(open('$WORK/t6-create.json'))
+r=json.load(sys.stdin); c=json.load(open('$WORK/t6-create.json')); w=json.load(open('$WORK/t6-warm.json'))
 r.update(scenario='T6', requested=$T6_N, active=float('$active'), create=c, threads_before=$th0, threads_after=$th1,
-         rss_kb_per_session=round(($rss1-$rss0)/max(1,r['sessions']),1))
+         rss_kb_per_session=round(($rss1-$rss0)/max(1,r['sessions']),1),
+         sandbox_only={'sandboxes': w['sessions'], 'bytes_per_sandbox': w['bytes_per_session'], 'top_classes': w['top_classes']},
+         session_side_bytes=round(r['bytes_per_session'] - w['bytes_per_session'], 1))
 print(json.dumps(r))" | tag_load >> "$RAW"
-  log "T6: $(tail -1 "$RAW" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["bytes_per_session"], "B/session over", r["sessions"], "sessions")')"
+  log "T6: $(tail -1 "$RAW" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["bytes_per_session"], "B/session over", r["sessions"], "sessions;", r["sandbox_only"]["bytes_per_sandbox"], "B per sandbox alone;", r["session_side_bytes"], "B session side")')"
   stop_pid "$IDLE_PID" 90
   kill_leftovers
 fi

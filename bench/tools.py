@@ -4,6 +4,7 @@ recording, and write the Markdown report. Standard library only.
 
     tools.py session-create BASE NAME            -> "SESSION_ID HOST:PORT"
     tools.py wait-pools BASE TIMEOUT_S           -> waits until every warm pool is full
+    tools.py wait-pool BASE NAME MIN TIMEOUT_S   -> waits until runtime NAME has MIN warm sandboxes
     tools.py metric BASE NAME [LABEL=VALUE ...]  -> the value of one Prometheus sample (0 if absent)
     tools.py heap BASE                           -> "HEAP_USED TENURED_USED" from /metrics
     tools.py wrk-json WRK_OUT CPU_BEFORE CPU_AFTER EXTRA_JSON -> one JSON record
@@ -57,6 +58,22 @@ def wait_pools(base, timeout_s):
             last = str(e)
         time.sleep(0.2)
     sys.exit("warm pools not full within %ss: %s" % (timeout_s, last))
+
+
+def wait_pool(base, name, minimum, timeout_s):
+    deadline = time.time() + float(timeout_s)
+    last = None
+    while time.time() < deadline:
+        try:
+            _, text = http("GET", base + "/v1/namespaces/default/runtimes")
+            pools = [i.get("warmPool", {}) for i in json.loads(text).get("items", []) if i["name"] == name]
+            last = pools
+            if pools and pools[0].get("ready", 0) >= int(minimum):
+                return
+        except Exception as e:
+            last = str(e)
+        time.sleep(0.5)
+    sys.exit("pool %s not at %s within %ss: %s" % (name, minimum, timeout_s, last))
 
 
 def scrape(base):
@@ -492,7 +509,18 @@ def report(d):
         out.append("|---|---:|---:|")
         for c in r["top_classes"][:12]:
             out.append("| `%s` | %s | %s |" % (c["class"], c["instances_per_session"], c["bytes_per_session"]))
-        summary["T6"] = {"bytes_per_session": r["bytes_per_session"]}
+        so = r.get("sandbox_only")
+        if so:
+            out.append("\nThe sandbox side alone: %d more sandboxes, warm in a pool, no session: **%.0f B per sandbox**, "
+                       "so the session side is **%.0f B per session**. Classes that grew per warm sandbox:\n"
+                       % (so["sandboxes"], so["bytes_per_sandbox"], r["session_side_bytes"]))
+            out.append("| class | instances | bytes |")
+            out.append("|---|---:|---:|")
+            for c in so["top_classes"][:8]:
+                out.append("| `%s` | %s | %s |" % (c["class"], c["instances_per_session"], c["bytes_per_session"]))
+        summary["T6"] = {"bytes_per_session": r["bytes_per_session"],
+                         "session_side_bytes": r.get("session_side_bytes"),
+                         "bytes_per_sandbox_alone": so and so["bytes_per_sandbox"]}
 
     # T7
     t7 = by("T7")
@@ -580,7 +608,7 @@ def jmh_records(path):
 def main(argv):
     cmd, args = argv[1], argv[2:]
     fn = {
-        "session-create": session_create, "wait-pools": wait_pools, "metric": metric, "heap": heap,
+        "session-create": session_create, "wait-pools": wait_pools, "wait-pool": wait_pool, "metric": metric, "heap": heap,
         "wrk-json": wrk_json, "histo-diff": histo_diff, "heap-info": heap_info,
         "jfr-summary": jfr_summary, "proc-snap": proc_snap, "old-objects": old_objects, "foreign-cpu": foreign_cpu, "report": report, "jmh-records": jmh_records,
     }[cmd]
