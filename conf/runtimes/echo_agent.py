@@ -184,6 +184,7 @@ class EchoHandler(BaseHTTPRequestHandler):
             **body,
             "pid": os.getpid(),
             "port": self.server.server_address[1],
+            "peer": "%s:%d" % self.client_address[:2],   # the connection this request came on
         }
         self._send_json(200, echo, head=method == "HEAD")
 

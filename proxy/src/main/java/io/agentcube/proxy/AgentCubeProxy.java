@@ -66,8 +66,9 @@ public final class AgentCubeProxy {
   private ProcessBackend backend;
   private SandboxPools pools;
   private SessionRouter sessions;
-  private HttpClient client;
+  private io.vertx.core.http.HttpClientAgent client;
   private HttpServer server;
+  private UpstreamAffinity affinity;
   private Future<Void> closed;
 
   private AgentCubeProxy(ProxyConfig config) {
@@ -163,7 +164,10 @@ public final class AgentCubeProxy {
             .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
             .setMaxHeaderSize(config.integer("server.maxHeaderSize")),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(config.integer("upstream.maxConnectionsPerSandbox")));
-    Forwarder forwarder = new Forwarder(client, sessions, metrics,
+    int maxPinned = config.integer("upstream.affinity.maxConnections");
+    affinity = maxPinned == 0 ? null
+        : new UpstreamAffinity(client, maxPinned, config.duration("upstream.connectTimeout").toMillis());
+    Forwarder forwarder = new Forwarder(client, affinity, sessions, metrics,
         config.duration("upstream.idleTimeout").toMillis(), config.duration("upstream.connectTimeout").toMillis());
     InvocationHandler invocations = new InvocationHandler(runtimes, sessions, forwarder,
         requestMetrics ? metrics : null);
@@ -195,6 +199,10 @@ public final class AgentCubeProxy {
         .setHttp2ClearTextEnabled(false)
         // "Expect: 100-continue" is answered here; the forwarder does not pass Expect on.
         .setHandle100ContinueAutomatically(true)
+        // Responses are written only from their connection's event loop (SessionRouter.open and
+        // the forwarder's client callbacks complete there), so writes skip Vert.x's cross-thread
+        // queue; a write from another thread would fail loudly instead of being queued.
+        .setStrictThreadMode(true)
         .setMaxHeaderSize(config.integer("server.maxHeaderSize"))
         .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
         .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
@@ -266,6 +274,11 @@ public final class AgentCubeProxy {
     req.response().putHeader("connection", "close");
     ApiErrors.send(req.response(), AgentCubeException.stackless(code, text))
         .onComplete(ar -> req.connection().close());
+  }
+
+  /** Upstream connections pinned to client connections now (tests). */
+  int pinnedConnections() {
+    return affinity == null ? 0 : affinity.size();
   }
 
   /** The bound port (useful with {@code server.port: 0}). */

@@ -27,6 +27,10 @@ final class Exchange implements Handler<Void> {
   private final SessionRouter router;
   /** Set once the session is resolved; null for requests rejected before that. */
   Session<Sandbox> session;
+  /** The pinned upstream connection this exchange holds busy, if it uses one. */
+  UpstreamAffinity.Pin pin;
+  /** Halves of the upstream exchange completed normally: request sent, response received. */
+  int upstreamHalvesDone;
   private boolean tunnel;
   private boolean responseEnded;
   private boolean done;

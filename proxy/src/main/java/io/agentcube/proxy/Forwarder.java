@@ -55,14 +55,16 @@ final class Forwarder {
   private static final CharSequence HTTPS = HttpHeaders.createOptimized("https");
 
   private final HttpClient client;
+  private final UpstreamAffinity affinity; // null: every request leases from the pool
   private final SessionRouter sessions;
   private final ProxyMetrics metrics;
   private final long upstreamIdleTimeoutNanos;
   private final long connectTimeoutMs;
 
-  Forwarder(HttpClient client, SessionRouter sessions, ProxyMetrics metrics, long upstreamIdleTimeoutMs,
-      long connectTimeoutMs) {
+  Forwarder(HttpClient client, UpstreamAffinity affinity, SessionRouter sessions, ProxyMetrics metrics,
+      long upstreamIdleTimeoutMs, long connectTimeoutMs) {
     this.client = client;
+    this.affinity = affinity;
     this.sessions = sessions;
     this.metrics = metrics;
     this.upstreamIdleTimeoutNanos = upstreamIdleTimeoutMs * 1_000_000;
@@ -82,7 +84,9 @@ final class Forwarder {
         .setConnectTimeout(connectTimeoutMs)
         .setMethod(req.method())
         .setURI(uri);
-    client.request(options).onComplete(ar -> {
+    Future<HttpClientRequest> pinned = affinity == null || req.canUpgradeToWebSocket()
+        ? null : affinity.request(exchange, req.connection(), address, options);
+    (pinned != null ? pinned : client.request(options)).onComplete(ar -> {
       if (ar.failed()) {
         failed(exchange, ar.cause(), null);
       } else if (exchange.responseEnded()) {
@@ -124,13 +128,20 @@ final class Forwarder {
     boolean chunked = length == null && req.headers().contains(HttpHeaders.TRANSFER_ENCODING);
     if (length == null && !chunked || "0".equals(length)) {
       upstream.end();
+      halfDone(exchange);
       req.resume(); // lets the (empty) request end, so the connection can take the next one
       return;
     }
     if (chunked) {
       upstream.setChunked(true);
     }
-    stream(req, upstream).onFailure(e -> upstream.reset());
+    stream(req, upstream).onComplete(ar -> {
+      if (ar.failed()) {
+        upstream.reset();
+      } else {
+        halfDone(exchange);
+      }
+    });
   }
 
   private void addProxyHeaders(Exchange exchange, HttpServerRequest req, MultiMap headers) {
@@ -167,6 +178,7 @@ final class Forwarder {
     resp.headers().set(SESSION_HEADER, exchange.session.id());
     if (req.method() == HttpMethod.HEAD || status == 204 || status == 304) {
       resp.end();
+      answer.end().onSuccess(v -> halfDone(exchange));
       return;
     }
     boolean closeAfter = false;
@@ -184,10 +196,24 @@ final class Forwarder {
         // and the half-read upstream connection is not reused.
         upstream.reset();
         resp.reset();
-      } else if (close) {
-        req.connection().close();
+      } else {
+        halfDone(exchange);
+        if (close) {
+          req.connection().close();
+        }
       }
     });
+  }
+
+  /**
+   * One half of the upstream exchange (request sent, response received) completed normally; after
+   * both, a pinned connection is free for the client connection's next request.
+   */
+  private static void halfDone(Exchange exchange) {
+    if (++exchange.upstreamHalvesDone == 2 && exchange.pin != null) {
+      UpstreamAffinity.release(exchange.pin);
+      exchange.pin = null;
+    }
   }
 
   /** Copies a stream with back-pressure; ends the destination only when the source ended normally. */

@@ -10,8 +10,6 @@ import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.RuntimeRef;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.session.Session;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
@@ -29,7 +27,7 @@ import io.vertx.core.http.HttpServerRequest;
  *       response (or WebSocket) ends, which restarts its idle clock ({@link Exchange});</li>
  *   <li>any failure becomes a JSON error ({@link ApiErrors}).</li>
  * </ol>
- * Everything runs on the request's event loop; a cold start's completion is moved back onto it.
+ * Everything runs on the request's event loop ({@link SessionRouter#open} completes there).
  * The request is paused on arrival and its body flows only once the sandbox is known.
  */
 final class InvocationHandler {
@@ -107,15 +105,8 @@ final class InvocationHandler {
         return;
       }
     }
-    Context context = Vertx.currentContext();
-    sessions.open(definition).onComplete(ar -> {
-      if (Vertx.currentContext() == context) {
-        opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath);
-      } else {
-        context.runOnContext(v -> opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(),
-            uri, target.forwardPath));
-      }
-    });
+    sessions.open(definition).onComplete(ar ->
+        opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath));
   }
 
   /** A new session is open (or failed to): on the request's event loop. */

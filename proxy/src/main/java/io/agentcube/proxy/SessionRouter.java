@@ -17,7 +17,10 @@ import io.agentcube.session.Session;
 import io.agentcube.session.SessionIds;
 import io.agentcube.session.SessionStore;
 import io.agentcube.session.SessionStoreOptions;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -61,7 +64,7 @@ public final class SessionRouter {
 
   /**
    * Opens a session of {@code definition}: takes a warm sandbox or waits for a cold one, then
-   * binds it. The session is live (and counted) only once it has a sandbox: a failed start
+   * binds it. Called on an event loop, the future completes there. The session is live (and counted) only once it has a sandbox: a failed start
    * creates no session.
    */
   public Future<Session<Sandbox>> open(RuntimeDefinition definition) {
@@ -70,6 +73,10 @@ public final class SessionRouter {
     } catch (AgentCubeException e) {
       return Future.failedFuture(e);
     }
+    return onCallerContext(bindAndSign(definition));
+  }
+
+  private Future<Session<Sandbox>> bindAndSign(RuntimeDefinition definition) {
     Future<Session<Sandbox>> bound = pools.acquire(definition).map(a -> bind(a, definition));
     if (definition.authMode() != AuthMode.PICOD) {
       return bound;
@@ -82,6 +89,27 @@ public final class SessionRouter {
       }
       return Future.succeededFuture(session);
     }));
+  }
+
+  /**
+   * {@code future}, completing on the caller's context (a request's event loop) whatever thread
+   * completes the original: responses are written only from their connection's event loop (the
+   * listener runs in strict thread mode).
+   */
+  private static <T> Future<T> onCallerContext(Future<T> future) {
+    Context context = Vertx.currentContext();
+    if (context == null) {
+      return future;
+    }
+    Promise<T> promise = Promise.promise();
+    future.onComplete(ar -> {
+      if (Vertx.currentContext() == context) {
+        promise.handle(ar);
+      } else {
+        context.runOnContext(v -> promise.handle(ar));
+      }
+    });
+    return promise.future();
   }
 
   /** {@code Authorization} for a forward to a {@code picod} sandbox of {@code session}. */

@@ -132,6 +132,35 @@ class ForwardingIT {
     assertThat(json(next, 200).getString("path")).isEqualTo("/next");
   }
 
+  @Test
+  void affinity_oneClientConnection_keepsOneUpstreamConnectionUntilItCloses() throws Exception {
+    int before = f.proxy.pinnedConnections(); // the JDK client's own keep-alive connections
+    String first;
+    try (Socket a = socket(); Socket b = socket()) {
+      first = peer(a, "/a1");
+      assertThat(peer(a, "/a2")).as("the same client connection reuses its upstream connection").isEqualTo(first);
+      assertThat(peer(a, "/a3")).isEqualTo(first);
+      String other = peer(b, "/b1");
+      assertThat(other).as("another client connection has its own").isNotEqualTo(first);
+      assertThat(peer(b, "/b2")).isEqualTo(other);
+      assertThat(f.proxy.pinnedConnections()).isGreaterThanOrEqualTo(2);
+    }
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(f.proxy.pinnedConnections()).as("pins go with their client connections")
+            .isLessThanOrEqualTo(before));
+  }
+
+  /** One keep-alive request on {@code s}; the sandbox-side address of the connection it came on. */
+  private static String peer(Socket s, String path) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write(("GET " + invoke("echo", path) + " HTTP/1.1\r\nHost: x\r\nx-agentcube-session-id: "
+        + session + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    Raw r = readResponse(s.getInputStream(), false);
+    assertThat(r.status).isEqualTo(200);
+    return new JsonObject(r.body).getString("peer");
+  }
+
   // ---- a minimal HTTP/1.x client on a raw socket -------------------------------------------
 
   private record Raw(int status, Map<String, String> headers, String body, boolean closed) {}
