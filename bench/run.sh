@@ -8,7 +8,8 @@
 #
 # Options: --jar PATH (measure this proxy jar; JMH then uses whatever is installed in ~/.m2),
 #          --worktree (build the working tree instead of a clean snapshot of HEAD),
-#          --compare JAR (one more T1 contender, "ours-compare": another build, for an A/B in one run),
+#          --compare JAR (one more T1 contender, "ours-compare": another build, for an A/B in one run;
+#          with <tree>/proxy/target/JAR it starts on <tree>/conf/agentcube.yaml),
 #          --only T1,T2,... (scenarios to run; T7 and the profile come with T1), --no-jmh.
 # Environment: BENCH_PROXY_CPU (0), BENCH_LOAD_CPU (1), BENCH_JVM_OPTS, BENCH_KEEP_WORK=1,
 #   BENCH_T2_RATES ("R1 R2": fixed T2 rates), BENCH_QUIET_PCT (5), BENCH_QUIET_WAIT (300 s).
@@ -226,7 +227,7 @@ start_ours() {
   local name="$1" dir="$2"; shift 2
   local logf="$WORK/$name.log"
   (cd "$SRC" && exec taskset -c "$PROXY_CPU" java $JVM_OPTS -jar "$PROXY_JAR" \
-      --config "$SRC/conf/agentcube.yaml" --server.port=0 --server.eventLoops=1 \
+      --config "${PROXY_CONF:-$SRC/conf/agentcube.yaml}" --server.port=0 --server.eventLoops=1 \
       --runtimes.dirs="$dir" --process.stateDir="$WORK/state-$name" "$@" > "$logf" 2>&1) &
   OURS_PID=$!; PIDS+=("$OURS_PID")
   OURS_PORT="$(wait_log "$logf" 'listening on http://127\.0\.0\.1:[0-9]+' 90 "$OURS_PID")"
@@ -378,9 +379,13 @@ if want T1; then
   if [ -n "$COMPARE_JAR" ]; then
     mkdir -p "$WORK/rt-compare"; cp "$MAIN_DIR/tiny.yaml" "$WORK/rt-compare/"
     cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
+    # Its own conf/agentcube.yaml when the jar sits in a source tree (<tree>/proxy/target/x.jar):
+    # an older build rejects keys it does not know.
+    tree="$(dirname "$(dirname "$(dirname "$COMPARE_JAR")")")"
     SAVED_JAR="$PROXY_JAR"; PROXY_JAR="$COMPARE_JAR"
+    [ -f "$tree/conf/agentcube.yaml" ] && export PROXY_CONF="$tree/conf/agentcube.yaml"
     start_ours ours-compare "$WORK/rt-compare"
-    PROXY_JAR="$SAVED_JAR"
+    PROXY_JAR="$SAVED_JAR"; unset PROXY_CONF
     read -r SID3 _ < <($TOOLS session-create "http://127.0.0.1:$OURS_PORT" tiny)
     SIDOF[ours-compare]="$SID3"
     URL[ours-compare]="http://127.0.0.1:$OURS_PORT/v1/namespaces/default/agent-runtimes/tiny/invocations/"
