@@ -151,6 +151,178 @@ class SessionStoreTest {
   }
 
   @Test
+  void begin_pastIdleDeadlineBeforeReap_returnsNullAndEndsIdleOnce() {
+    // Pins: a deadline that passed counts even if the reaper has not run yet (no cleanUp here).
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    ticker.advance(IDLE);
+    assertThat(store.begin(s.id())).isNull();
+    assertThat(store.begin(s.id())).isNull();
+    store.cleanUp();
+    assertThat(endings).containsExactly("sb1:idle");
+    assertThat(s.inFlight()).isZero();
+    assertThat(store.size()).isZero();
+  }
+
+  @Test
+  void begin_pastHardDeadlineWithRequestInFlight_returnsNullAndEndsMaxDuration() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    assertThat(store.begin(s.id())).isSameAs(s);
+
+    ticker.advance(MAX);
+    assertThat(store.begin(s.id())).isNull();
+    assertThat(endings).containsExactly("sb1:max_duration");
+
+    store.finish(s);
+    assertThat(s.inFlight()).isZero();
+    assertThat(s.endReason()).isEqualTo(EndReason.MAX_DURATION);
+    store.cleanUp();
+    assertThat(endings).hasSize(1);
+  }
+
+  @Test
+  void finish_lastOfTwo_restartsIdleClockAtLastFinishOnly() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    store.begin(s.id());
+    store.begin(s.id());
+
+    ticker.advance(Duration.ofSeconds(10));
+    store.finish(s);
+    ticker.advance(Duration.ofSeconds(10));
+    store.finish(s);
+    assertThat(s.inFlight()).isZero();
+    assertThat(s.lastActivity()).isEqualTo(s.createdAt().plusSeconds(20));
+
+    ticker.advance(Duration.ofSeconds(29));
+    store.cleanUp();
+    assertThat(store.get(s.id())).as("idle since the second finish, at 20 s").isNotNull();
+    ticker.advance(Duration.ofSeconds(1));
+    store.cleanUp();
+    assertThat(endings).containsExactly("sb1:idle");
+  }
+
+  @Test
+  void finish_withoutBegin_changesNothing() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    store.finish(s);
+    assertThat(s.inFlight()).isZero();
+    assertThat(store.begin(s.id())).isSameAs(s);
+    assertThat(s.inFlight()).isEqualTo(1);
+    store.finish(s);
+    store.finish(s);
+    assertThat(s.inFlight()).isZero();
+  }
+
+  @Test
+  void reap_requestInFlightForManyTimeouts_endsOneTimeoutAfterFinish() {
+    // The reaper's timer fires every idle timeout while the request runs and is armed again; the
+    // session ends one timeout after the finish, not at the timer armed before it.
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, Duration.ofHours(1));
+    store.begin(s.id());
+
+    for (int i = 0; i < 10; i++) {
+      ticker.advance(Duration.ofSeconds(31));
+      store.cleanUp();
+      assertThat(store.get(s.id())).isNotNull();
+      assertThat(store.armedTimers()).isEqualTo(1);
+    }
+    store.finish(s);
+    ticker.advance(Duration.ofSeconds(29));
+    store.cleanUp();
+    assertThat(store.get(s.id())).isNotNull();
+
+    ticker.advance(Duration.ofSeconds(2));
+    store.cleanUp();
+    assertThat(endings).containsExactly("sb1:idle");
+    assertThat(store.armedTimers()).isZero();
+  }
+
+  @Test
+  void keepalive_shorterThanRemaining_endsAtTheNewDeadline() {
+    // Pins: keepalive may move the deadline earlier than the armed timer, so it arms it again.
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    assertThat(store.keepalive(s.id(), Duration.ofSeconds(5))).isSameAs(s);
+    ticker.advance(Duration.ofSeconds(6));
+    store.cleanUp();
+    assertThat(endings).containsExactly("sb1:idle");
+  }
+
+  @Test
+  void keepalive_pastDeadlineBeforeReap_returnsNullAndEndsIdle() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    ticker.advance(IDLE);
+    assertThat(store.keepalive(s.id(), Duration.ofHours(1))).isNull();
+    assertThat(endings).containsExactly("sb1:idle");
+  }
+
+  @Test
+  void end_pastIdleDeadlineBeforeReap_endsIdleAndReturnsFalse() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    ticker.advance(IDLE);
+    assertThat(store.end(s.id(), EndReason.DELETED)).isFalse();
+    assertThat(endings).containsExactly("sb1:idle");
+    assertThat(store.endedReason(s.id())).isEqualTo(EndReason.IDLE);
+  }
+
+  @Test
+  void get_pastIdleDeadlineBeforeReap_returnsNullAndLeavesSnapshot() {
+    SessionStore<String> store = store(10);
+    Session<String> a = store.create("a", IDLE, MAX);
+    ticker.advance(Duration.ofSeconds(20));
+    Session<String> b = store.create("b", IDLE, MAX);
+
+    ticker.advance(Duration.ofSeconds(10));
+    assertThat(store.snapshot(x -> true)).containsExactly(b);
+    assertThat(store.get(a.id())).isNull();
+    assertThat(store.get(b.id())).isSameAs(b);
+    assertThat(endings).containsExactly("a:idle");
+  }
+
+  @Test
+  void end_requestInFlight_endsAndLaterFinishRevivesNothing() {
+    SessionStore<String> store = store(10);
+    Session<String> s = store.create("sb1", IDLE, MAX);
+    store.begin(s.id());
+
+    assertThat(store.end(s.id(), EndReason.DELETED)).isTrue();
+    store.finish(s);
+    assertThat(store.begin(s.id())).isNull();
+    assertThat(store.get(s.id())).isNull();
+    assertThat(s.inFlight()).isZero();
+    assertThat(store.armedTimers()).isZero();
+    assertThat(endings).containsExactly("sb1:deleted");
+  }
+
+  @Test
+  void end_listenerThrows_sessionStillEndedOnce() {
+    List<String> told = new CopyOnWriteArrayList<>();
+    SessionStore<String> store = new SessionStore<>(new SessionStoreOptions(10,
+        Duration.ofMinutes(10), 100), ticker, clock, Scheduler.disabledScheduler(), (s, r) -> {
+          told.add(s.binding() + ":" + r.tag());
+          throw new IllegalStateException("listener bug");
+        });
+    Session<String> s = store.create("sb1", IDLE, MAX);
+
+    assertThat(store.end(s.id(), EndReason.DELETED)).isTrue();
+    assertThat(store.end(s.id(), EndReason.DELETED)).isFalse();
+    assertThat(store.size()).isZero();
+    assertThat(store.endedReason(s.id())).isEqualTo(EndReason.DELETED);
+    assertThat(told).containsExactly("sb1:deleted");
+  }
+
+  @Test
   void create_ids_areUniqueAndWellFormed() {
     SessionStore<String> store = store(1000);
     java.util.Set<String> ids = new java.util.HashSet<>();
