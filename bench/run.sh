@@ -633,8 +633,9 @@ import json,sys
 r=json.load(sys.stdin); c=json.load(open('$WORK/t6-create.json')); w=json.load(open('$WORK/t6-warm.json'))
 r.update(scenario='T6', requested=$T6_N, active=float('$active'), create=c, threads_before=$th0, threads_after=$th1,
          rss_kb_per_session=round(($rss1-$rss0)/max(1,r['sessions']),1),
-         sandbox_only={'sandboxes': w['sessions'], 'bytes_per_sandbox': w['bytes_per_session'], 'top_classes': w['top_classes']},
-         session_side_bytes=round(r['bytes_per_session'] - w['bytes_per_session'], 1))
+         sandbox_only={'sandboxes': w['sessions'], 'bytes_per_sandbox': w['grown_bytes_per_session'],
+                       'total_bytes_per_sandbox': w['bytes_per_session'], 'top_classes': w['top_classes']},
+         session_side_bytes=round(r['bytes_per_session'] - w['grown_bytes_per_session'], 1))
 print(json.dumps(r))" | tag_load >> "$RAW"
   log "T6: $(tail -1 "$RAW" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["bytes_per_session"], "B/session over", r["sessions"], "sessions;", r["sandbox_only"]["bytes_per_sandbox"], "B per sandbox alone;", r["session_side_bytes"], "B session side")')"
   stop_pid "$IDLE_PID" 90

@@ -51,7 +51,7 @@ def wait_pools(base, timeout_s):
         try:
             _, text = http("GET", base + "/v1/namespaces/default/runtimes")
             items = json.loads(text).get("items", [])
-            last = {i["name"]: i.get("warmPool", {}) for i in items}
+            last = {i["name"]: i.get("status", {}).get("warmPool", {}) for i in items}
             if items and all(p.get("ready", 0) >= p.get("desired", 0) for p in last.values()):
                 return
         except Exception as e:  # the proxy may still be starting
@@ -66,7 +66,7 @@ def wait_pool(base, name, minimum, timeout_s):
     while time.time() < deadline:
         try:
             _, text = http("GET", base + "/v1/namespaces/default/runtimes")
-            pools = [i.get("warmPool", {}) for i in json.loads(text).get("items", []) if i["name"] == name]
+            pools = [i.get("status", {}).get("warmPool", {}) for i in json.loads(text).get("items", []) if i["name"] == name]
             last = pools
             if pools and pools[0].get("ready", 0) >= int(minimum):
                 return
@@ -215,8 +215,12 @@ def histo_diff(before, after, n):
             grown.append({"class": name, "instances_per_session": round((inst - i0) / n, 2),
                           "bytes_per_session": round((size - s0) / n, 1)})
     grown.sort(key=lambda g: -g["bytes_per_session"])
+    # What grew, ignoring classes that shrank (soft-referenced reflection caches and the like are
+    # released between histograms): the fairer figure when attributing growth to one cause.
+    grown_bytes = sum(g["bytes_per_session"] for g in grown)
     print(json.dumps({"heap_before": tb, "heap_after": ta, "sessions": n,
-                      "bytes_per_session": round((ta - tb) / n, 1), "top_classes": grown[:15]}))
+                      "bytes_per_session": round((ta - tb) / n, 1),
+                      "grown_bytes_per_session": round(grown_bytes, 1), "top_classes": grown[:15]}))
 
 
 def heap_info(path):
@@ -501,9 +505,13 @@ def report(d):
         out.append("\n## T6 — proxy memory per idle session (%d sessions; live heap after full GC)\n" % r["sessions"])
         out.append("| heap before | heap after | **per session** | proxy RSS per session | proxy threads before → after |")
         out.append("|---:|---:|---:|---:|---|")
-        out.append("| %.1f MB | %.1f MB | **%.0f B** | %.0f KB | %s → %s |" % (
+        rss = r.get("rss_kb_per_session")
+        out.append("| %.1f MB | %.1f MB | **%.0f B** | %s | %s → %s |" % (
             r["heap_before"] / 1e6, r["heap_after"] / 1e6, r["bytes_per_session"],
-            r.get("rss_kb_per_session", 0), r.get("threads_before"), r.get("threads_after")))
+            "-" if rss is None else "%.0f KB" % rss,
+            r.get("threads_before") or "-", r.get("threads_after") or "-"))
+        if r.get("note"):
+            out.append("\n" + r["note"] + ".")
         out.append("\nClasses that grew, per session:\n")
         out.append("| class | instances | bytes |")
         out.append("|---|---:|---:|")
@@ -511,9 +519,11 @@ def report(d):
             out.append("| `%s` | %s | %s |" % (c["class"], c["instances_per_session"], c["bytes_per_session"]))
         so = r.get("sandbox_only")
         if so:
-            out.append("\nThe sandbox side alone: %d more sandboxes, warm in a pool, no session: **%.0f B per sandbox**, "
+            out.append("\nThe sandbox side alone: %d more sandboxes, warm in a pool, no session: **%.0f B per sandbox** "
+                       "(classes that grew; the heap total moved by %.0f B, as caches were released in between), "
                        "so the session side is **%.0f B per session**. Classes that grew per warm sandbox:\n"
-                       % (so["sandboxes"], so["bytes_per_sandbox"], r["session_side_bytes"]))
+                       % (so["sandboxes"], so["bytes_per_sandbox"], so.get("total_bytes_per_sandbox", so["bytes_per_sandbox"]),
+                          r["session_side_bytes"]))
             out.append("| class | instances | bytes |")
             out.append("|---|---:|---:|")
             for c in so["top_classes"][:8]:
