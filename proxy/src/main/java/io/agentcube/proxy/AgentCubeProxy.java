@@ -153,22 +153,23 @@ public final class AgentCubeProxy {
   }
 
   private Future<Void> listen() {
+    long idleTimeoutMs = config.duration("upstream.idleTimeout").toMillis();
+    long connectTimeoutMs = config.duration("upstream.connectTimeout").toMillis();
     client = vertx.createHttpClient(new HttpClientOptions()
             .setKeepAlive(true)
             .setTcpNoDelay(true)
             .setKeepAliveTimeout(60)
             // The upstream idle timeout lives on the connection (one idle check per connection,
             // no timer per request); an in-flight request it cuts is answered 504.
-            .setIdleTimeout((int) config.duration("upstream.idleTimeout").toMillis())
+            .setIdleTimeout((int) idleTimeoutMs)
             .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
             .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
             .setMaxHeaderSize(config.integer("server.maxHeaderSize")),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(config.integer("upstream.maxConnectionsPerSandbox")));
     int maxPinned = config.integer("upstream.affinity.maxConnections");
     affinity = maxPinned == 0 ? null
-        : new UpstreamAffinity(client, maxPinned, config.duration("upstream.connectTimeout").toMillis());
-    Forwarder forwarder = new Forwarder(client, affinity, sessions, metrics,
-        config.duration("upstream.idleTimeout").toMillis(), config.duration("upstream.connectTimeout").toMillis());
+        : new UpstreamAffinity(client, maxPinned, connectTimeoutMs);
+    Forwarder forwarder = new Forwarder(client, affinity, sessions, metrics, idleTimeoutMs, connectTimeoutMs);
     InvocationHandler invocations = new InvocationHandler(runtimes, sessions, forwarder,
         requestMetrics ? metrics : null);
 
@@ -220,33 +221,9 @@ public final class AgentCubeProxy {
       return;
     }
     if (requestMetrics) {
-      RequestMeter meter = new RequestMeter(req.response(), route, System.nanoTime());
-      metrics.requestStarted();
-      req.response().endHandler(meter);
+      req.response().endHandler(new RequestMeter(req.response(), route, metrics));
     }
     router.handle(req);
-  }
-
-  /** Records one request once: Vert.x calls a response's end handler when it ends or its connection closes first. */
-  private final class RequestMeter implements io.vertx.core.Handler<Void> {
-    private final io.vertx.core.http.HttpServerResponse response;
-    private final Route route;
-    private final long startNanos;
-    private boolean recorded; // both handlers run on the request's event loop
-
-    RequestMeter(io.vertx.core.http.HttpServerResponse response, Route route, long startNanos) {
-      this.response = response;
-      this.route = route;
-      this.startNanos = startNanos;
-    }
-
-    @Override
-    public void handle(Void v) {
-      if (!recorded) {
-        recorded = true;
-        metrics.requestEnded(route, response.getStatusCode(), System.nanoTime() - startNanos);
-      }
-    }
   }
 
   private static Throwable failureOf(io.vertx.ext.web.RoutingContext rc) {

@@ -4,7 +4,6 @@ import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.session.Session;
-import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
@@ -12,18 +11,15 @@ import io.vertx.core.http.HttpServerRequest;
  * the only object the data plane allocates per request besides Vert.x's own.
  *
  * <p>It is the response's end handler (Vert.x calls that once, when the response ends or its
- * connection closes first), and it ends two things exactly once: the request's metric, and the
- * session's in-flight mark, which restarts the session's idle clock. A WebSocket tunnel ends when
- * its socket closes instead ({@link #tunnelled}).
+ * connection closes first), and it ends two things exactly once: the request's metric (it is a
+ * {@link RequestMeter}), and the session's in-flight mark, which restarts the session's idle
+ * clock. A WebSocket tunnel ends when its socket closes instead ({@link #tunnelled}).
  *
  * <p>Confined to the request's event loop: every handler that touches it runs there.
  */
-final class Exchange implements Handler<Void> {
+final class Exchange extends RequestMeter {
 
   final HttpServerRequest request;
-  final long startNanos;
-  private final Route route;
-  private final ProxyMetrics metrics; // null when per-request metrics are off
   private final SessionRouter router;
   /** Set once the session is resolved; null for requests rejected before that. */
   Session<Sandbox> session;
@@ -35,15 +31,11 @@ final class Exchange implements Handler<Void> {
   private boolean responseEnded;
   private boolean done;
 
+  /** @param metrics null when per-request metrics are off */
   Exchange(HttpServerRequest request, Route route, ProxyMetrics metrics, SessionRouter router) {
+    super(request.response(), route, metrics);
     this.request = request;
-    this.route = route;
-    this.metrics = metrics;
     this.router = router;
-    this.startNanos = System.nanoTime();
-    if (metrics != null) {
-      metrics.requestStarted();
-    }
     request.response().endHandler(this);
   }
 
@@ -89,9 +81,7 @@ final class Exchange implements Handler<Void> {
       return;
     }
     done = true;
-    if (metrics != null) {
-      metrics.requestEnded(route, request.response().getStatusCode(), System.nanoTime() - startNanos);
-    }
+    record();
     if (session != null) {
       router.finish(session);
     }

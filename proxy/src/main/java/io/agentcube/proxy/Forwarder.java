@@ -84,7 +84,8 @@ final class Forwarder {
         .setConnectTimeout(connectTimeoutMs)
         .setMethod(req.method())
         .setURI(uri);
-    Future<HttpClientRequest> pinned = affinity == null || req.canUpgradeToWebSocket()
+    boolean webSocket = req.canUpgradeToWebSocket();
+    Future<HttpClientRequest> pinned = affinity == null || webSocket
         ? null : affinity.request(exchange, req.connection(), address, options);
     (pinned != null ? pinned : client.request(options)).onComplete(ar -> {
       if (ar.failed()) {
@@ -92,17 +93,17 @@ final class Forwarder {
       } else if (exchange.responseEnded()) {
         ar.result().reset(); // the client left while we connected
       } else {
-        send(exchange, ar.result());
+        send(exchange, ar.result(), webSocket);
       }
     });
   }
 
-  private void send(Exchange exchange, HttpClientRequest upstream) {
+  private void send(Exchange exchange, HttpClientRequest upstream, boolean webSocket) {
     HttpServerRequest req = exchange.request;
     MultiMap headers = upstream.headers();
     HopHeaders.copyRequest(req.headers(), headers);
     addProxyHeaders(exchange, req, headers);
-    if (req.canUpgradeToWebSocket()) {
+    if (webSocket) {
       headers.set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
       headers.set(HttpHeaders.UPGRADE, req.getHeader(HttpHeaders.UPGRADE));
       upstream.connect().onComplete(ar -> {
@@ -181,15 +182,12 @@ final class Forwarder {
       answer.end().onSuccess(v -> halfDone(exchange));
       return;
     }
-    boolean closeAfter = false;
-    if (!resp.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
-      if (req.version() == HttpVersion.HTTP_1_0) {
-        closeAfter = true; // no chunking in HTTP/1.0: the body ends where the connection does
-      } else {
-        resp.setChunked(true);
-      }
+    boolean unknownLength = !resp.headers().contains(HttpHeaders.CONTENT_LENGTH);
+    // No chunking in HTTP/1.0: there the body ends where the connection does.
+    boolean close = unknownLength && req.version() == HttpVersion.HTTP_1_0;
+    if (unknownLength && !close) {
+      resp.setChunked(true);
     }
-    boolean close = closeAfter;
     stream(answer, resp).onComplete(ar -> {
       if (ar.failed()) {
         // Either side broke mid-body: close both, so the client never takes a cut body as whole

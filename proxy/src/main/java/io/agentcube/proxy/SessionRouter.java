@@ -64,8 +64,8 @@ public final class SessionRouter {
 
   /**
    * Opens a session of {@code definition}: takes a warm sandbox or waits for a cold one, then
-   * binds it. Called on an event loop, the future completes there. The session is live (and counted) only once it has a sandbox: a failed start
-   * creates no session.
+   * binds it. Called on an event loop, the future completes there. The session is live (and
+   * counted) only once it has a sandbox: a failed start creates no session.
    */
   public Future<Session<Sandbox>> open(RuntimeDefinition definition) {
     try {
