@@ -64,6 +64,8 @@ OUT="$BENCH/results/$TS$([ "$QUICK" = 1 ] && echo -quick || true)"
 mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"; : > "$RAW"
 WORK="$(mktemp -d /tmp/agentcube-bench.XXXXXX)"
+# Runtime copies in $WORK/rt-* start their sandbox with $(AGENTCUBE_RUNTIME_DIR)/../tiny-nginx.sh.
+cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
 PIDS=()
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -365,8 +367,7 @@ if want T1; then
     if grep -qs "\`$k\`" "$SRC/docs/configuration.md"; then METRICS_KEY="$k"; break; fi
   done
   if [ -n "$METRICS_KEY" ]; then
-    mkdir -p "$WORK/rt-nometrics"; cp "$MAIN_DIR/../main/tiny.yaml" "$WORK/rt-nometrics/"
-    cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
+    mkdir -p "$WORK/rt-nometrics"; cp "$MAIN_DIR/tiny.yaml" "$WORK/rt-nometrics/"
     start_ours ours-nometrics "$WORK/rt-nometrics" "--$METRICS_KEY=false"
     read -r SID2 _ < <($TOOLS session-create "http://127.0.0.1:$OURS_PORT" tiny)
     URL[ours-metrics-off]="http://127.0.0.1:$OURS_PORT/v1/namespaces/default/agent-runtimes/tiny/invocations/"
@@ -378,7 +379,6 @@ if want T1; then
   # --compare JAR: another build of the proxy as one more T1 contender, for A/B in one run.
   if [ -n "$COMPARE_JAR" ]; then
     mkdir -p "$WORK/rt-compare"; cp "$MAIN_DIR/tiny.yaml" "$WORK/rt-compare/"
-    cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
     # Its own conf/agentcube.yaml when the jar sits in a source tree (<tree>/proxy/target/x.jar):
     # an older build rejects keys it does not know.
     tree="$(dirname "$(dirname "$(dirname "$COMPARE_JAR")")")"
@@ -596,7 +596,6 @@ if want T6; then
   log "T6: $T6_N idle sessions on a fresh proxy"
   # A copy of the runtimes: the sandbox-only step below adds a runtime file to it.
   T6_RT="$WORK/rt-idle"; mkdir -p "$T6_RT"; cp "$BENCH/runtimes/idle/tiny-idle.yaml" "$T6_RT/"
-  cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
   start_ours idle "$T6_RT" --pool.maxConcurrentStarts=16 --pool.maxColdStartQueue=1024
   IDLE_PID="$OURS_PID"; IB="http://127.0.0.1:$OURS_PORT"
   # Exercise every code path once so that class loading and lazy structures are in the baseline.

@@ -44,36 +44,31 @@ def session_create(base, name):
     print(sid, endpoint)
 
 
-def wait_pools(base, timeout_s):
+def _wait_warm(base, timeout_s, done, what):
+    """Polls the runtimes API until done({runtime name: status.warmPool}) holds, else exits."""
     deadline = time.time() + float(timeout_s)
     last = None
     while time.time() < deadline:
         try:
             _, text = http("GET", base + "/v1/namespaces/default/runtimes")
-            items = json.loads(text).get("items", [])
-            last = {i["name"]: i.get("status", {}).get("warmPool", {}) for i in items}
-            if items and all(p.get("ready", 0) >= p.get("desired", 0) for p in last.values()):
+            last = {i["name"]: i.get("status", {}).get("warmPool", {}) for i in json.loads(text).get("items", [])}
+            if done(last):
                 return
         except Exception as e:  # the proxy may still be starting
             last = str(e)
         time.sleep(0.2)
-    sys.exit("warm pools not full within %ss: %s" % (timeout_s, last))
+    sys.exit("%s within %ss: %s" % (what, timeout_s, last))
+
+
+def wait_pools(base, timeout_s):
+    _wait_warm(base, timeout_s,
+               lambda pools: pools and all(p.get("ready", 0) >= p.get("desired", 0) for p in pools.values()),
+               "warm pools not full")
 
 
 def wait_pool(base, name, minimum, timeout_s):
-    deadline = time.time() + float(timeout_s)
-    last = None
-    while time.time() < deadline:
-        try:
-            _, text = http("GET", base + "/v1/namespaces/default/runtimes")
-            pools = [i.get("status", {}).get("warmPool", {}) for i in json.loads(text).get("items", []) if i["name"] == name]
-            last = pools
-            if pools and pools[0].get("ready", 0) >= int(minimum):
-                return
-        except Exception as e:
-            last = str(e)
-        time.sleep(0.5)
-    sys.exit("pool %s not at %s within %ss: %s" % (name, minimum, timeout_s, last))
+    _wait_warm(base, timeout_s, lambda pools: pools.get(name, {}).get("ready", 0) >= int(minimum),
+               "pool %s not at %s" % (name, minimum))
 
 
 def scrape(base):

@@ -1,5 +1,6 @@
 package io.agentcube.proxy;
 
+import io.agentcube.bench.jmh.HeaderBench;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import java.util.concurrent.TimeUnit;
@@ -27,18 +28,8 @@ public class ForwardHeadersBench {
 
   @Setup
   public void setUp() {
-    request = HttpHeaders.headers();
-    request.add("Host", "127.0.0.1:8080");
-    request.add("User-Agent", "wrk");
-    request.add("Accept", "*/*");
-    request.add("x-agentcube-session-id", "wxqXCsI4dUFPv6TrjasB7g");
-    request.add("Connection", "keep-alive");
-    response = HttpHeaders.headers();
-    response.add("Server", "nginx/1.22.1");
-    response.add("Date", "Fri, 27 Nov 2026 20:25:07 GMT");
-    response.add("Content-Type", "text/plain");
-    response.add("Content-Length", "2");
-    response.add("Connection", "keep-alive");
+    request = HeaderBench.requestHead();
+    response = HeaderBench.responseHead();
   }
 
   @Benchmark

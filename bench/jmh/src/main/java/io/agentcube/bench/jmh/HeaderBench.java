@@ -35,22 +35,35 @@ public class HeaderBench {
 
   private MultiMap request;
   private MultiMap response;
-  private final String sessionId = "wxqXCsI4dUFPv6TrjasB7g";
+  private static final String SESSION_ID = "wxqXCsI4dUFPv6TrjasB7g";
+  private final String sessionId = SESSION_ID;
 
   @Setup
   public void setUp() {
-    request = HttpHeaders.headers();
+    request = requestHead();
+    response = responseHead();
+  }
+
+  /** The head of a wrk request through the proxy (also used by {@code ForwardHeadersBench}). */
+  public static MultiMap requestHead() {
+    MultiMap request = HttpHeaders.headers();
     request.add("Host", "127.0.0.1:8080");
     request.add("User-Agent", "wrk");
     request.add("Accept", "*/*");
-    request.add("x-agentcube-session-id", sessionId);
+    request.add("x-agentcube-session-id", SESSION_ID);
     request.add("Connection", "keep-alive");
-    response = HttpHeaders.headers();
+    return request;
+  }
+
+  /** The head of the bench backend's (nginx) answer (also used by {@code ForwardHeadersBench}). */
+  public static MultiMap responseHead() {
+    MultiMap response = HttpHeaders.headers();
     response.add("Server", "nginx/1.22.1");
     response.add("Date", "Fri, 27 Nov 2026 20:25:07 GMT");
     response.add("Content-Type", "text/plain");
     response.add("Content-Length", "2");
     response.add("Connection", "keep-alive");
+    return response;
   }
 
   @Benchmark
