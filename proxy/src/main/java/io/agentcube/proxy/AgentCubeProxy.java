@@ -14,6 +14,7 @@ import io.agentcube.runtime.RuntimeFiles;
 import io.agentcube.runtime.RuntimeCatalog;
 import io.agentcube.runtime.RuntimeFiles;
 import io.agentcube.sandbox.PoolOptions;
+import io.agentcube.sandbox.SandboxBackend;
 import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.sandbox.process.ProcessBackend;
 import io.agentcube.sandbox.process.ProcessBackendOptions;
@@ -63,13 +64,14 @@ public final class AgentCubeProxy {
   private final AtomicBoolean closing = new AtomicBoolean();
   private final boolean requestMetrics;
   private PicodTokens tokens;
-  private ProcessBackend backend;
+  private SandboxBackend backend;
   private SandboxPools pools;
   private SessionRouter sessions;
   private io.vertx.core.http.HttpClientAgent client;
   private HttpServer server;
   private UpstreamAffinity affinity;
   private Future<Void> closed;
+  private long flushTimer = -1;
 
   private AgentCubeProxy(ProxyConfig config) {
     this.config = config;
@@ -108,20 +110,26 @@ public final class AgentCubeProxy {
   private Future<Void> doStart(Ticker ticker, Scheduler scheduler) {
     return vertx.executeBlocking(() -> {
       String keyFile = config.string("auth.picod.privateKeyFile");
+      // Without a configured key the generated one lives in the state directory, so that
+      // sandboxes adopted after a restart still accept the proxy's tokens.
       return PicodTokens.create(vertx, keyFile.isEmpty() ? null : Path.of(keyFile),
-          config.duration("auth.picod.tokenTtl"));
+          stateDir().resolve("picod-signing-key.pem"), config.duration("auth.picod.tokenTtl"));
     }).compose(t -> {
       tokens = t;
-      return ProcessBackend.create(vertx, processOptions());
+      return createBackend();
     }).compose(b -> {
       backend = b;
-      pools = new SandboxPools(backend, vertx, poolOptions(), metrics);
+      pools = new SandboxPools(backend, vertx, poolOptions(), metrics, Clock.systemUTC());
       sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
           config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
           ticker, Clock.systemUTC(), scheduler, pools, backend, metrics, tokens);
-      metrics.bind(() -> sessions.store().size(), pools::coldStartQueueDepth);
-      return loadRuntimes();
-    }).compose(v -> listen()).onSuccess(v -> {
+      metrics.bind(sessions::size, pools::coldStartQueueDepth);
+      // Restored before the runtimes load, so that the versions restored sessions run on are
+      // known to be in use.
+      return sessions.restore();
+    }).compose(v -> loadRuntimes()).compose(v -> listen()).onSuccess(v -> {
+      long flushMs = config.duration("sessions.activityFlushInterval").toMillis();
+      flushTimer = vertx.setPeriodic(flushMs, id -> sessions.flushActivity());
       ready.set(true);
       log.info("agentcube-proxy listening on http://{}:{} backend={} runtimes={} transport={}",
           config.string("server.host"), port(), backend.name(), runtimes.snapshot().runtimes().size(),
@@ -129,15 +137,32 @@ public final class AgentCubeProxy {
     });
   }
 
-  private ProcessBackendOptions processOptions() {
+  /**
+   * The one place that picks the backend from configuration; everything after it holds only the
+   * {@link SandboxBackend} interface.
+   */
+  private Future<SandboxBackend> createBackend() {
+    String name = config.string("backend");
+    if (!name.equals("process")) {
+      return Future.failedFuture(new io.agentcube.proxy.config.ConfigException(
+          "backend: unknown backend '" + name + "' (expected: process)"));
+    }
+    return ProcessBackend.create(vertx, processOptions()).map(b -> b);
+  }
+
+  private Path stateDir() {
     String dir = config.string("process.stateDir");
-    Path stateDir = dir.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir"), "agentcube-proxy") : Path.of(dir);
+    return dir.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir"), "agentcube-proxy") : Path.of(dir);
+  }
+
+  private ProcessBackendOptions processOptions() {
     String home = Path.of("").toAbsolutePath().toString();
-    return new ProcessBackendOptions(stateDir, config.duration("process.readyTimeout"),
+    return new ProcessBackendOptions(stateDir(), config.duration("process.readyTimeout"),
         config.duration("process.stopGracePeriod"), config.list("process.sandboxdCommand"),
         definition -> definition.authMode() == AuthMode.PICOD
             ? Map.of("PICOD_AUTH_PUBLIC_KEY", tokens.publicKeyPem(), "AGENTCUBE_HOME", home)
-            : Map.of("AGENTCUBE_HOME", home));
+            : Map.of("AGENTCUBE_HOME", home),
+        config.bool("process.keepSandboxesOnStop"));
   }
 
   private PoolOptions poolOptions() {
@@ -284,7 +309,7 @@ public final class AgentCubeProxy {
     return pools;
   }
 
-  public ProcessBackend backend() {
+  public SandboxBackend backend() {
     return backend;
   }
 
@@ -295,7 +320,7 @@ public final class AgentCubeProxy {
 
   /** Runs pending session expiry now (tests with a fake ticker). */
   public void reap() {
-    sessions.store().cleanUp();
+    sessions.reap();
   }
 
   /** Stops accepting, ends every session, stops every sandbox, closes Vert.x. Idempotent. */
@@ -307,13 +332,12 @@ public final class AgentCubeProxy {
     if (loader != null) {
       loader.stop();
     }
+    if (flushTimer >= 0) {
+      vertx.cancelTimer(flushTimer);
+    }
     Future<Void> stopServer = server == null ? Future.succeededFuture() : server.close();
-    closed = stopServer.transform(x -> {
-      if (sessions != null) {
-        sessions.close();
-      }
-      return pools == null ? Future.succeededFuture() : pools.close();
-    }).transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
+    closed = stopServer.transform(x -> sessions == null ? Future.<Void>succeededFuture() : sessions.close())
+        .transform(x -> pools == null ? Future.<Void>succeededFuture() : pools.close()).transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
         .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close())
         .andThen(x -> {
           if (tokens != null) {

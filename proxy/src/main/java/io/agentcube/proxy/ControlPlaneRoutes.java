@@ -86,6 +86,7 @@ final class ControlPlaneRoutes {
         return;
       }
       Session<Sandbox> s = ar.result();
+      sessions.finish(s); // opened in flight; this call forwards nothing
       Sandbox sandbox = s.binding();
       JsonObject out = new JsonObject()
           .put("sessionId", s.id())
@@ -107,7 +108,7 @@ final class ControlPlaneRoutes {
 
   private void get(RoutingContext rc) {
     String id = rc.pathParam("id");
-    Session<Sandbox> s = sessions.store().get(id);
+    Session<Sandbox> s = sessions.get(id);
     if (s == null) {
       throw sessions.notFound(id);
     }
@@ -117,7 +118,7 @@ final class ControlPlaneRoutes {
   private void keepalive(RoutingContext rc) {
     String id = rc.pathParam("id");
     JsonObject in = rc.body().length() == 0 ? new JsonObject() : jsonBody(rc);
-    Session<Sandbox> current = sessions.store().get(id);
+    Session<Sandbox> current = sessions.get(id);
     if (current == null) {
       throw sessions.notFound(id);
     }
@@ -129,7 +130,7 @@ final class ControlPlaneRoutes {
         throw AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "timeout: " + e.getMessage());
       }
     }
-    Session<Sandbox> s = sessions.store().keepalive(id, timeout);
+    Session<Sandbox> s = sessions.keepalive(id, timeout);
     if (s == null) {
       throw sessions.notFound(id);
     }
@@ -161,7 +162,7 @@ final class ControlPlaneRoutes {
           && (k == null || ref.kind() == k)
           && (after == null || s.id().compareTo(after) > 0);
     };
-    List<Session<Sandbox>> page = sessions.store().snapshot(filter).stream()
+    List<Session<Sandbox>> page = sessions.list(filter).stream()
         .sorted(Comparator.comparing(Session::id)).limit(limit + 1L).toList();
     JsonArray items = new JsonArray();
     page.stream().limit(limit).forEach(s -> items.add(toJson(s)));
@@ -173,7 +174,7 @@ final class ControlPlaneRoutes {
   private void runtimes(RoutingContext rc) {
     String ns = rc.pathParam("ns");
     Map<RuntimeRef, Integer> active = new HashMap<>();
-    for (Session<Sandbox> s : sessions.store().snapshot(x -> x.binding().definition().ref().namespace().equals(ns))) {
+    for (Session<Sandbox> s : sessions.list(x -> x.binding().definition().ref().namespace().equals(ns))) {
       active.merge(s.binding().definition().ref(), 1, Integer::sum);
     }
     JsonArray items = new JsonArray();

@@ -266,7 +266,7 @@ final class Forwarder {
     Sandbox sandbox = exchange.session.binding();
     AgentCubeException error;
     if (!sandbox.alive()) {
-      sessions.sandboxLost(sandbox);
+      sessions.lost(sandbox);
       error = sessions.notFound(exchange.session.id());
       metrics.upstreamError("sandbox_lost");
     } else if (failure instanceof HttpClosedException

@@ -109,17 +109,13 @@ final class InvocationHandler {
         opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath));
   }
 
-  /** A new session is open (or failed to): on the request's event loop. */
-  private void opened(Exchange exchange, Session<Sandbox> opened, Throwable failure, String uri, String path) {
-    if (opened == null) {
+  /**
+   * A new session is open, with this request already in flight (or it failed to open): on the
+   * request's event loop.
+   */
+  private void opened(Exchange exchange, Session<Sandbox> session, Throwable failure, String uri, String path) {
+    if (session == null) {
       reject(exchange, failure);
-      return;
-    }
-    Session<Sandbox> session;
-    try {
-      session = sessions.begin(opened.id());
-    } catch (AgentCubeException e) {
-      reject(exchange, e);
       return;
     }
     forward(exchange, session, uri, path);

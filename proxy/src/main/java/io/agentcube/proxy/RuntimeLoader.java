@@ -2,7 +2,7 @@ package io.agentcube.proxy;
 
 import io.agentcube.runtime.RuntimeCatalog;
 import io.agentcube.runtime.RuntimeDefinition;
-import io.agentcube.runtime.RuntimeFiles;
+import io.agentcube.runtime.RuntimeSource;
 import io.agentcube.runtime.RuntimeRef;
 import io.agentcube.sandbox.SandboxPools;
 import io.vertx.core.Future;
@@ -28,7 +28,7 @@ final class RuntimeLoader {
   private static final Logger log = LoggerFactory.getLogger(RuntimeLoader.class);
 
   private final Vertx vertx;
-  private final RuntimeFiles files;
+  private final RuntimeSource files;
   private final RuntimeCatalog catalog;
   private final SandboxPools pools;
   private final SessionRouter sessions;
@@ -36,7 +36,7 @@ final class RuntimeLoader {
   private boolean loading;
   private long timer = -1;
 
-  RuntimeLoader(Vertx vertx, RuntimeFiles files, RuntimeCatalog catalog, SandboxPools pools,
+  RuntimeLoader(Vertx vertx, RuntimeSource files, RuntimeCatalog catalog, SandboxPools pools,
       SessionRouter sessions) {
     this.vertx = vertx;
     this.files = files;
@@ -94,7 +94,7 @@ final class RuntimeLoader {
 
   private Set<String> liveVersions() {
     Set<String> live = new HashSet<>();
-    for (var s : sessions.store().snapshot(x -> true)) {
+    for (var s : sessions.list(x -> true)) {
       RuntimeDefinition d = s.binding().definition();
       live.add(d.ref() + "#" + d.templateHash());
     }

@@ -11,7 +11,9 @@ import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.sandbox.Acquired;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxBackend;
+import io.agentcube.sandbox.SandboxListener;
 import io.agentcube.sandbox.SandboxPools;
+import io.agentcube.sandbox.SandboxRecord;
 import io.agentcube.session.EndReason;
 import io.agentcube.session.Session;
 import io.agentcube.session.SessionIds;
@@ -22,22 +24,42 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sessions and their sandboxes: opens a session on a warm or cold sandbox, resolves an id to its
- * live session, and stops the sandbox when the session ends (reaped, deleted, lost, shutdown).
+ * Sessions and their sandboxes, in one owner: opens a session on a warm or cold sandbox, restores
+ * the sessions a backend still runs, resolves an id to its live session, and stops the sandbox
+ * when the session ends (reaped, deleted, lost, shutdown).
  *
- * <p>Invariants: a sandbox is bound to one session for its life ({@code bySandbox} maps it back
- * for loss reports and has exactly one entry per live session); ending a session stops its
- * sandbox once, because the store tells {@link #sessionEnded} once.
+ * <h2>Binding</h2>
+ * Always in this order ({@link #open}): take a place under {@code maxSessions} (so a sandbox that
+ * was paid for is never refused afterwards) → a new id → a sandbox claimed for that id (a warm
+ * one, or a cold start; a claim another replica won moves on to the next candidate) → the session
+ * created with its opening request already in flight (no second lookup) → its PicoD token. A
+ * failure at any step gives back what the earlier steps took.
  *
- * <p>Thread-safe; futures complete on any thread.
+ * <h2>Restore</h2>
+ * {@link #restore} rebuilds the sessions the backend found bound at start-up, with their creation
+ * and last-activity times; a session whose sandbox was found dead is remembered as
+ * {@code SANDBOX_LOST}. Last activity reaches the backend (a sandbox marker, a pod annotation) at
+ * most once per flush interval per session, and only when it changed.
+ *
+ * <h2>Invariants</h2>
+ * A sandbox is bound to one session for its life ({@code bySandbox} maps it back for loss
+ * reports and has exactly one entry per live session); ending a session stops its sandbox once,
+ * because the store tells {@link #sessionEnded} once.
+ *
+ * <p>Thread-safe; futures complete on any thread unless said otherwise.
  */
-public final class SessionRouter {
+public final class SessionRouter implements SandboxListener {
 
   private static final Logger log = LoggerFactory.getLogger(SessionRouter.class);
 
@@ -47,6 +69,8 @@ public final class SessionRouter {
   private final ProxyMetrics metrics;
   private final PicodTokens tokens;
   private final Map<String, String> bySandbox = new ConcurrentHashMap<>();
+  /** Last activity sent to the backend, per live session; removed when the session ends. */
+  private final Map<String, Instant> flushed = new ConcurrentHashMap<>();
 
   public SessionRouter(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
       SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics, PicodTokens tokens) {
@@ -54,41 +78,74 @@ public final class SessionRouter {
     this.pools = pools;
     this.backend = backend;
     this.metrics = metrics;
-    this.store = new SessionStore<>(options, ticker, clock, scheduler, this::sessionEnded);
-    backend.onLost(this::sandboxLost);
-  }
-
-  public SessionStore<Sandbox> store() {
-    return store;
+    this.store = new SessionStore<>(options, ticker, clock, scheduler, backend.expiryAuthority(),
+        this::sessionEnded);
+    backend.addListener(this);
   }
 
   /**
-   * Opens a session of {@code definition}: takes a warm sandbox or waits for a cold one, then
-   * binds it. Called on an event loop, the future completes there. The session is live (and
-   * counted) only once it has a sandbox: a failed start creates no session.
+   * Rebuilds the sessions of the sandboxes the backend found bound when it started; call once,
+   * before serving. Sessions whose sandbox was found dead answer {@code 410 SANDBOX_LOST}.
+   */
+  public Future<Void> restore() {
+    return backend.sandboxes().compose(records -> {
+      List<Future<Void>> signing = new ArrayList<>();
+      int restored = 0;
+      for (SandboxRecord r : records) {
+        if (r.sandbox() == null) {
+          store.remember(r.sessionId(), EndReason.SANDBOX_LOST);
+          continue;
+        }
+        Sandbox sandbox = r.sandbox();
+        RuntimeDefinition d = sandbox.definition();
+        bySandbox.put(sandbox.id(), r.sessionId());
+        Session<Sandbox> s = store.restore(r.sessionId(), sandbox, r.createdAt(), r.lastActivity(),
+            d.sessionTimeout(), d.maxSessionDuration());
+        flushed.put(s.id(), r.lastActivity());
+        if (d.authMode() == AuthMode.PICOD) {
+          signing.add(tokens.issue(s.id()));
+        }
+        restored++;
+      }
+      if (!records.isEmpty()) {
+        log.info("sessions restored count={} lost={}", restored, records.size() - restored);
+      }
+      return Future.join(signing).mapEmpty();
+    });
+  }
+
+  /**
+   * Opens a session of {@code definition} with its first request in flight: the caller pairs it
+   * with one {@link #finish}. Called on an event loop, the future completes there. The session is
+   * live (and counted) only once it has a sandbox: a failed start creates no session.
    */
   public Future<Session<Sandbox>> open(RuntimeDefinition definition) {
     try {
-      store.checkCapacity();
+      store.reserve();
     } catch (AgentCubeException e) {
       return Future.failedFuture(e);
     }
-    return onCallerContext(bindAndSign(definition));
-  }
-
-  private Future<Session<Sandbox>> bindAndSign(RuntimeDefinition definition) {
-    Future<Session<Sandbox>> bound = pools.acquire(definition).map(a -> bind(a, definition));
-    if (definition.authMode() != AuthMode.PICOD) {
-      return bound;
+    String id = SessionIds.generate();
+    Future<Session<Sandbox>> bound = pools.acquire(definition, id)
+        .transform(ar -> {
+          if (ar.failed()) {
+            store.unreserve();
+            return Future.failedFuture(ar.cause());
+          }
+          return Future.succeededFuture(bind(id, ar.result(), definition));
+        });
+    if (definition.authMode() == AuthMode.PICOD) {
+      // The session's first token is signed here, on a worker, so that requests never sign.
+      bound = bound.compose(session -> tokens.issue(session.id()).transform(ar -> {
+        if (ar.failed()) {
+          store.finish(session);
+          store.end(session.id(), EndReason.DELETED);
+          return Future.failedFuture(ar.cause());
+        }
+        return Future.succeededFuture(session);
+      }));
     }
-    // The session's first token is signed here, on a worker, so that requests never sign.
-    return bound.compose(session -> tokens.issue(session.id()).transform(ar -> {
-      if (ar.failed()) {
-        store.end(session.id(), EndReason.DELETED);
-        return Future.failedFuture(ar.cause());
-      }
-      return Future.succeededFuture(session);
-    }));
+    return onCallerContext(bound);
   }
 
   /**
@@ -117,30 +174,29 @@ public final class SessionRouter {
     return tokens.authorization(session.id());
   }
 
-  /** Binds a sandbox to a new session, with the timeouts of the definition declared now. */
-  private Session<Sandbox> bind(Acquired acquired, RuntimeDefinition definition) {
+  /**
+   * Binds a claimed sandbox to the new session {@code id} in the place reserved for it, with the
+   * timeouts of the definition declared now and its opening request in flight.
+   */
+  private Session<Sandbox> bind(String id, Acquired acquired, RuntimeDefinition definition) {
     Sandbox sandbox = acquired.sandbox();
-    Session<Sandbox> session;
-    try {
-      session = store.create(sandbox, definition.sessionTimeout(), definition.maxSessionDuration());
-    } catch (AgentCubeException e) {
-      backend.stop(sandbox);
-      throw e;
-    }
-    bySandbox.put(sandbox.id(), session.id());
+    bySandbox.put(sandbox.id(), id);
+    Session<Sandbox> session = store.create(id, sandbox, acquired.boundAt(),
+        definition.sessionTimeout(), definition.maxSessionDuration(), true);
+    flushed.put(id, session.lastActivity());
     if (!sandbox.alive()) {
       // Died between acquire and bind: the loss report may have come before the mapping.
       store.end(session.id(), EndReason.SANDBOX_LOST);
     }
     metrics.sessionCreated(acquired.launchType(), acquired.waitNanos());
     log.info("session created session={} runtime={} version={} sandbox={} launch={} waitMs={}",
-        session.id(), sandbox.definition().label(), sandbox.definition().version(), sandbox.id(),
-        acquired.launchType().tag(), acquired.waitNanos() / 1_000_000);
+        id, sandbox.definition().label(), sandbox.definition().version(),
+        sandbox.id(), acquired.launchType().tag(), acquired.waitNanos() / 1_000_000);
     return session;
   }
 
   /**
-   * The live session {@code id}, counted in flight until {@link SessionStore#finish}.
+   * The live session {@code id}, counted in flight until {@link #finish}.
    *
    * @throws AgentCubeException {@code BAD_REQUEST} for a malformed id, {@code SANDBOX_LOST} when
    *     its sandbox died, {@code SESSION_NOT_FOUND} otherwise
@@ -161,6 +217,31 @@ public final class SessionRouter {
     store.finish(session);
   }
 
+  /** The live session {@code id} without recording activity, or {@code null}. */
+  public Session<Sandbox> get(String id) {
+    return SessionIds.isWellFormed(id) ? store.get(id) : null;
+  }
+
+  /** Moves the idle deadline of {@code id} to now + {@code timeout}; {@code null} when not live. */
+  public Session<Sandbox> keepalive(String id, Duration timeout) {
+    return store.keepalive(id, timeout);
+  }
+
+  /** The live sessions that match {@code filter}. */
+  public List<Session<Sandbox>> list(Predicate<Session<Sandbox>> filter) {
+    return store.snapshot(filter);
+  }
+
+  /** Live sessions now. */
+  public int size() {
+    return store.size();
+  }
+
+  /** Runs due reaper wake-ups now (tests with a fake ticker). */
+  void reap() {
+    store.cleanUp();
+  }
+
   /** The error for a session id that is not live: why it ended, when that is remembered. */
   public AgentCubeException notFound(String id) {
     EndReason reason = store.endedReason(id);
@@ -179,7 +260,8 @@ public final class SessionRouter {
   }
 
   /** Ends the session of a sandbox that died under it (as reported by the backend or a forward). */
-  public void sandboxLost(Sandbox sandbox) {
+  @Override
+  public void lost(Sandbox sandbox) {
     if (pools.remove(sandbox)) {
       return; // it was still warm: the pool replaces it
     }
@@ -192,14 +274,43 @@ public final class SessionRouter {
   private void sessionEnded(Session<Sandbox> session, EndReason reason) {
     Sandbox sandbox = session.binding();
     bySandbox.remove(sandbox.id());
+    flushed.remove(session.id());
     tokens.forget(session.id());
     metrics.sessionEnded(reason);
     backend.stop(sandbox).onFailure(e ->
         log.warn("sandbox stop failed sandbox={} cause={}", sandbox.id(), e.getMessage()));
   }
 
-  /** Ends every session (proxy shutdown). */
-  public void close() {
+  /**
+   * Sends the last activity of every live session whose activity changed since the last flush to
+   * the backend. Called every flush interval; O(live sessions), off the request path.
+   */
+  public Future<Void> flushActivity() {
+    List<Future<Void>> writes = new ArrayList<>();
+    for (Session<Sandbox> s : store.snapshot(x -> true)) {
+      Instant last = s.lastActivity();
+      Instant before = flushed.get(s.id());
+      // No entry: the session is ending right now; nothing to flush.
+      if (before != null && last.isAfter(before)) {
+        writes.add(backend.recordActivity(s.binding(), last)
+            .onSuccess(v -> flushed.replace(s.id(), last))
+            .onFailure(e -> log.debug("activity flush failed sandbox={} cause={}",
+                s.binding().id(), e.getMessage())));
+      }
+    }
+    return Future.join(writes).mapEmpty();
+  }
+
+  /**
+   * Shutdown: where sandboxes outlive the proxy ({@link SandboxBackend#keepsSandboxesOnClose()})
+   * the sessions' activity is flushed and they live on for the next start or another replica;
+   * otherwise every session ends and its sandbox stops.
+   */
+  public Future<Void> close() {
+    if (backend.keepsSandboxesOnClose()) {
+      return flushActivity();
+    }
     store.close();
+    return Future.succeededFuture();
   }
 }

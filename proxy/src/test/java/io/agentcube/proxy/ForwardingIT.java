@@ -125,7 +125,7 @@ class ForwardingIT {
       out.write(new byte[64 * 1024]);
       out.flush();
     }
-    Session<Sandbox> live = f.proxy.sessions().store().get(session);
+    Session<Sandbox> live = f.proxy.sessions().get(session);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(live.inFlight()).as("the abandoned request no longer holds the session").isZero());
     HttpResponse<String> next = f.get(invoke("echo", "/next"), session);

@@ -73,13 +73,13 @@ class LimitsIT {
 
   @Test
   void sessionLimit_429WithRetryAfterAndNoSessionHeader() throws Exception {
-    while (f.proxy.sessions().store().size() < 3) {
+    while (f.proxy.sessions().size() < 3) {
       assertThat(f.get(invoke("echo", "/"), null).statusCode()).isEqualTo(200);
     }
     HttpResponse<String> r = f.get(invoke("echo", "/"), null);
     assertThat(json(r, 429).getString("code")).isEqualTo("SESSION_LIMIT");
     assertThat(r.headers().firstValue("retry-after")).isPresent();
     assertThat(sessionId(r)).isNull();
-    f.proxy.sessions().store().snapshot(s -> true).forEach(s -> f.proxy.sessions().delete(s.id()));
+    f.proxy.sessions().list(s -> true).forEach(s -> f.proxy.sessions().delete(s.id()));
   }
 }

@@ -98,7 +98,7 @@ final class ProxyFixture implements AutoCloseable {
    */
   void advance(Duration d) {
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() ->
-        proxy.sessions().store().snapshot(s -> s.inFlight() > 0).isEmpty());
+        proxy.sessions().list(s -> s.inFlight() > 0).isEmpty());
     ticker.advance(d);
     proxy.reap();
   }

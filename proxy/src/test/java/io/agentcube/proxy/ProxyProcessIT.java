@@ -128,8 +128,63 @@ class ProxyProcessIT {
 
     Running second = start();
     await().atMost(Duration.ofSeconds(20)).until(() -> orphans.stream().noneMatch(ProxyProcessIT::alive));
-    assertThat(second.output()).contains("removed leftover sandboxes");
+    assertThat(second.output()).contains("previous run's sandboxes adopted=0 lost=0 removed=2");
     assertThat(newSession(second.port())).isEqualTo(200);
+  }
+
+  private static HttpResponse<String> invoke(int port, String sessionId) throws Exception {
+    HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(
+            "http://127.0.0.1:" + port + "/v1/namespaces/default/agent-runtimes/echo/invocations/x"))
+        .timeout(Duration.ofSeconds(30));
+    if (sessionId != null) {
+      r.header("x-agentcube-session-id", sessionId);
+    }
+    return HttpClient.newHttpClient().send(r.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The "a proxy restart on the same state dir keeps every live session", after SIGKILL. */
+  @Test
+  void crash_boundSessionsAreAdoptedByTheNextStart_warmOnesRemoved() throws Exception {
+    Running first = start();
+    HttpResponse<String> opened = invoke(first.port(), null);
+    assertThat(opened.statusCode()).isEqualTo(200);
+    String id = opened.headers().firstValue("x-agentcube-session-id").orElseThrow();
+    long sandboxPid = new io.vertx.core.json.JsonObject(opened.body()).getLong("pid");
+    await().atMost(Duration.ofSeconds(20)).until(() -> sandboxPids(first.process()).size() == 3);
+    Set<Long> warm = new java.util.HashSet<>(sandboxPids(first.process()));
+    warm.remove(sandboxPid);
+
+    first.process().destroyForcibly(); // SIGKILL: no shutdown hook runs
+    assertThat(first.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+    Running second = start();
+    HttpResponse<String> again = invoke(second.port(), id);
+    assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+    assertThat(new io.vertx.core.json.JsonObject(again.body()).getLong("pid")).isEqualTo(sandboxPid);
+    assertThat(second.output()).contains("previous run's sandboxes adopted=1 lost=0 removed=2");
+    await().atMost(Duration.ofSeconds(20)).until(() -> warm.stream().noneMatch(ProxyProcessIT::alive));
+
+    // A graceful stop of the second proxy stops the adopted sandbox too: nothing is left running.
+    second.process().destroy();
+    assertThat(second.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !alive(sandboxPid));
+  }
+
+  @Test
+  void crash_sessionWhoseSandboxDiedWhileDown_answers410() throws Exception {
+    Running first = start();
+    HttpResponse<String> opened = invoke(first.port(), null);
+    String id = opened.headers().firstValue("x-agentcube-session-id").orElseThrow();
+    long sandboxPid = new io.vertx.core.json.JsonObject(opened.body()).getLong("pid");
+    first.process().destroyForcibly();
+    assertThat(first.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    ProcessHandle.of(sandboxPid).ifPresent(ProcessHandle::destroyForcibly);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !alive(sandboxPid));
+
+    Running second = start();
+    HttpResponse<String> r = invoke(second.port(), id);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(410);
+    assertThat(r.body()).contains("SANDBOX_LOST");
   }
 
   @Test

@@ -73,7 +73,7 @@ class SessionLifecycleIT {
     assertThat(echo.getString("rawQuery")).isEqualTo("x=1");
     assertThat(metric("agentcube_sessions_launched_total{launch_type=\"warm\"}")).endsWith(" 1.0");
     await().atMost(Duration.ofSeconds(20)).until(() -> pool().ready() == 2);
-    assertThat(f.proxy.backend().size()).as("2 warm + 1 bound, never more").isEqualTo(3);
+    assertThat(((io.agentcube.sandbox.process.ProcessBackend) f.proxy.backend()).size()).as("2 warm + 1 bound, never more").isEqualTo(3);
   }
 
   @Test
@@ -86,7 +86,7 @@ class SessionLifecycleIT {
     assertThat(sessionId(r)).isNotBlank();
     assertThat(metric("agentcube_sessions_launched_total{launch_type=\"cold\"}")).endsWith(" 1.0");
     assertThat(metric("agentcube_sessions_launched_total{launch_type=\"warm\"}")).endsWith(" 0.0");
-    assertThat(f.proxy.backend().size()).isEqualTo(1);
+    assertThat(((io.agentcube.sandbox.process.ProcessBackend) f.proxy.backend()).size()).isEqualTo(1);
   }
 
   @Test
@@ -108,9 +108,9 @@ class SessionLifecycleIT {
     }
     assertThat(pids).as("every session its own sandbox").hasSize(20);
     assertThat(sessions).hasSize(20);
-    assertThat(f.proxy.sessions().store().size()).isEqualTo(20);
+    assertThat(f.proxy.sessions().size()).isEqualTo(20);
     await().atMost(Duration.ofSeconds(20)).until(() -> pool().ready() == 2);
-    assertThat(f.proxy.backend().size()).isEqualTo(22);
+    assertThat(((io.agentcube.sandbox.process.ProcessBackend) f.proxy.backend()).size()).isEqualTo(22);
   }
 
   @Test
@@ -160,17 +160,17 @@ class SessionLifecycleIT {
     CompletableFuture<HttpResponse<String>> slow = f.http.sendAsync(
         HttpRequest.newBuilder(f.uri(invoke("echo", "/slow?seconds=1.5"))).header(ProxyFixture.SESSION, id).build(),
         HttpResponse.BodyHandlers.ofString());
-    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().store().get(id).inFlight() == 1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().get(id).inFlight() == 1);
 
     f.ticker.advance(Duration.ofMinutes(5));
     f.proxy.reap();
-    assertThat(f.proxy.sessions().store().get(id)).as("in flight: not idle").isNotNull();
+    assertThat(f.proxy.sessions().get(id)).as("in flight: not idle").isNotNull();
 
     assertThat(slow.get().statusCode()).isEqualTo(200);
     f.advance(Duration.ofSeconds(20));
-    assertThat(f.proxy.sessions().store().get(id)).as("idle clock restarted at the end").isNotNull();
+    assertThat(f.proxy.sessions().get(id)).as("idle clock restarted at the end").isNotNull();
     f.advance(Duration.ofSeconds(11));
-    assertThat(f.proxy.sessions().store().get(id)).isNull();
+    assertThat(f.proxy.sessions().get(id)).isNull();
   }
 
   @Test
@@ -181,7 +181,7 @@ class SessionLifecycleIT {
     String id = sessionId(r);
     long t0 = System.nanoTime();
 
-    await().atMost(Duration.ofSeconds(6)).until(() -> f.proxy.sessions().store().get(id) == null);
+    await().atMost(Duration.ofSeconds(6)).until(() -> f.proxy.sessions().get(id) == null);
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(3500));
     await().atMost(Duration.ofSeconds(10)).until(() -> !alive(sandboxPid));
   }
@@ -260,7 +260,7 @@ class SessionLifecycleIT {
     assertThat(json(f.get("/v1/namespaces/default/agent-runtimes/echo/invocationsX", null), 404)
         .getString("code")).isEqualTo("NOT_FOUND");
     assertThat(json(f.get("/v1/sessions?limit=0", null), 400).getString("error")).contains("limit");
-    assertThat(f.proxy.sessions().store().size()).isZero();
+    assertThat(f.proxy.sessions().size()).isZero();
   }
 
   @Test
@@ -269,7 +269,7 @@ class SessionLifecycleIT {
     HttpResponse<String> r = f.get(invoke("echo", "/"), null);
     String id = sessionId(r);
     ProcessHandle.of(pid(r)).orElseThrow().destroyForcibly();
-    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().store().get(id) == null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().get(id) == null);
 
     HttpResponse<String> lost = f.get(invoke("echo", "/"), id);
 
@@ -285,7 +285,7 @@ class SessionLifecycleIT {
 
     // The agent answers, then exits: the next request finds the port closed.
     assertThat(f.send("POST", invoke("echo", "/exit?code=3"), "", id).statusCode()).isEqualTo(200);
-    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().store().get(id) == null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().get(id) == null);
     HttpResponse<String> r = f.get(invoke("echo", "/"), id);
     assertThat(r.statusCode()).isEqualTo(410);
     assertThat(sessionId(r)).isEqualTo(id);

@@ -116,10 +116,10 @@ class StreamingIT {
 
     ws.sendText("hello through the proxy", true);
     assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("hello through the proxy");
-    assertThat(f.proxy.sessions().store().get(id).inFlight()).as("an open WebSocket is in flight").isEqualTo(1);
+    assertThat(f.proxy.sessions().get(id).inFlight()).as("an open WebSocket is in flight").isEqualTo(1);
 
     ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
-    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().store().get(id).inFlight() == 0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.proxy.sessions().get(id).inFlight() == 0);
   }
 
   @Test

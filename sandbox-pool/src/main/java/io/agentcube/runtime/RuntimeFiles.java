@@ -21,16 +21,8 @@ import java.util.stream.Stream;
  *
  * <p>Blocking (reads files); call from a worker. Thread-safe.
  */
-public final class RuntimeFiles {
+public final class RuntimeFiles implements RuntimeSource {
 
-  /**
-   * What the directories declare now.
-   *
-   * @param errors one line per broken file, document or definition, naming the file
-   * @param changed whether any file changed since the previous {@link #load}
-   */
-  public record Loaded(List<RuntimeDefinition> runtimes, List<EndpointDefinition> endpoints,
-      List<String> errors, boolean changed) {}
 
   /** A file's text, its last good parse (or null), and its error (or null). */
   private record FileState(String text, RuntimeParser.Result good, String error) {}
@@ -53,6 +45,7 @@ public final class RuntimeFiles {
   }
 
   /** Reads every file again and returns what is declared now. */
+  @Override
   public synchronized Loaded load() {
     List<String> errors = new ArrayList<>();
     Map<Path, FileState> next = new LinkedHashMap<>();

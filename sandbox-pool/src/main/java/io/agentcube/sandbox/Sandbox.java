@@ -8,7 +8,8 @@ import io.vertx.core.net.SocketAddress;
  * and never reused after it.
  *
  * <p>Implementations are thread-safe; {@link #address(int)} is read on the request path and must
- * be a field read.
+ * be a field read. The address may change during the sandbox's life (a pod that restarted on a
+ * new IP); listeners are told ({@link SandboxListener#addressChanged}).
  */
 public interface Sandbox {
 
@@ -26,4 +27,7 @@ public interface Sandbox {
 
   /** Whether the sandbox is still running as far as the backend knows. */
   boolean alive();
+
+  /** The session this sandbox is bound to ({@link SandboxBackend#claim}), or {@code null} while warm. */
+  String sessionId();
 }

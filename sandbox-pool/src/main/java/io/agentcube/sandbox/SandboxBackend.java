@@ -1,12 +1,30 @@
 package io.agentcube.sandbox;
 
 import io.agentcube.runtime.RuntimeDefinition;
+import io.agentcube.session.ExpiryAuthority;
 import io.vertx.core.Future;
+import java.time.Instant;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * How sandboxes are made: the process backend (local processes) or Kubernetes (pods).
+ *
+ * <h2>Life of a sandbox</h2>
+ * {@link #start} makes an unbound (warm) sandbox; {@link #claim} binds it to one session, and a
+ * claim that another process won fails with {@link SandboxClaimConflict} so the caller tries the
+ * next candidate; {@link #stop} ends it. A sandbox that ends by itself, or whose address changes,
+ * is reported to every {@link SandboxListener}.
+ *
+ * <h2>Restore</h2>
+ * {@link #sandboxes()} lists the bound sandboxes this backend found running when it was created
+ * (a proxy restart) with their session's id and times, and the sessions whose sandbox was found
+ * dead; the session layer rebuilds its sessions from that. {@link #recordActivity} keeps what it
+ * needs for that up to date.
+ *
+ * <h2>Close is not stop</h2>
+ * {@link #close} releases what the backend holds. Whether sandboxes outlive it is the backend's
+ * {@link #keepsSandboxesOnClose()}: a process backend without restore stops them, Kubernetes never
+ * deletes a pod because one replica stops.
  *
  * <p>All methods return without blocking; futures complete on any thread.
  */
@@ -23,21 +41,56 @@ public interface SandboxBackend {
   List<String> problems(RuntimeDefinition definition);
 
   /**
-   * Starts a sandbox and completes when it is ready (its ports accept connections). Fails when it
-   * cannot be started or is not ready within the backend's own start timeout; a failed start leaves
-   * nothing running.
+   * Starts an unbound sandbox and completes when it is ready (its ports accept connections). Fails
+   * when it cannot be started or is not ready within the backend's own start timeout; a failed
+   * start leaves nothing running.
    */
   Future<Sandbox> start(RuntimeDefinition definition);
+
+  /**
+   * Binds the unbound {@code sandbox} to session {@code sessionId}, created at {@code createdAt}
+   * (recorded for restore). Completes with the bound sandbox (whose {@link Sandbox#sessionId()} is
+   * then {@code sessionId}); fails with {@link SandboxClaimConflict} when another process bound it
+   * first (the caller tries another), or with any other failure when it could not be bound (the
+   * caller stops it).
+   */
+  Future<Sandbox> claim(Sandbox sandbox, String sessionId, Instant createdAt);
 
   /** Stops a sandbox and removes what it left behind. Idempotent; never fails for "already gone". */
   Future<Void> stop(Sandbox sandbox);
 
   /**
-   * Sets the handler told when a sandbox ends by itself (exit, crash, eviction) rather than through
-   * {@link #stop}. Called at most once per sandbox, on any thread; must not block.
+   * The bound sandboxes found running, and the sessions found without one, when this backend was
+   * created: what a restarted proxy restores. Unbound leftovers are the backend's own business
+   * (stopped, or kept in a shared pool).
    */
-  void onLost(Consumer<Sandbox> handler);
+  Future<List<SandboxRecord>> sandboxes();
 
-  /** Stops every sandbox this backend started. */
+  /**
+   * Records the last activity of the session bound to {@code sandbox} where a restarted proxy
+   * (process backend) or another replica (Kubernetes) will find it. Called at most once per flush
+   * interval per session, only when it changed.
+   */
+  Future<Void> recordActivity(Sandbox sandbox, Instant lastActivity);
+
+  /** Adds a listener told of sandbox events (see {@link SandboxListener}). */
+  void addListener(SandboxListener listener);
+
+  /** Who ends sessions for idleness: {@link ExpiryAuthority#LOCAL} unless several replicas share. */
+  default ExpiryAuthority expiryAuthority() {
+    return ExpiryAuthority.LOCAL;
+  }
+
+  /**
+   * Whether sandboxes outlive {@link #close} (and the sessions bound to them live on for the next
+   * start or another replica). When false, the proxy ends every session at shutdown and
+   * {@link #close} stops what is left.
+   */
+  boolean keepsSandboxesOnClose();
+
+  /**
+   * Releases what the backend holds; stops every sandbox it started unless
+   * {@link #keepsSandboxesOnClose()}.
+   */
   Future<Void> close();
 }

@@ -5,6 +5,8 @@ import io.agentcube.error.ErrorCode;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -31,6 +33,7 @@ public final class SandboxPools {
   }
 
   private final SandboxBackend backend;
+  private final Clock clock;
   private final Vertx vertx;
   private final PoolOptions options;
   private final StartLimiter limiter;
@@ -38,7 +41,17 @@ public final class SandboxPools {
   private final Listener listener;
   private final Map<String, WarmPool> pools = new ConcurrentHashMap<>();
 
+  /** Candidates tried for one new session before giving up on claims lost to other replicas. */
+  static final int CLAIM_ATTEMPTS = 8;
+
   public SandboxPools(SandboxBackend backend, Vertx vertx, PoolOptions options, Listener listener) {
+    this(backend, vertx, options, listener, Clock.systemUTC());
+  }
+
+  /** @param clock the wall clock that stamps a session's creation when its sandbox is claimed */
+  public SandboxPools(SandboxBackend backend, Vertx vertx, PoolOptions options, Listener listener,
+      Clock clock) {
+    this.clock = clock;
     this.backend = backend;
     this.vertx = vertx;
     this.options = options;
@@ -81,14 +94,38 @@ public final class SandboxPools {
     return Future.join(closing).mapEmpty();
   }
 
-  /** A sandbox for a new session of {@code definition}: see {@link WarmPool#acquire()}. */
-  public Future<Acquired> acquire(RuntimeDefinition definition) {
+  /**
+   * A sandbox of {@code definition} bound to the new session {@code sessionId}: a warm or cold one
+   * from the pool ({@link WarmPool#acquire()}), claimed for the session. A claim that another
+   * process won ({@link SandboxClaimConflict}) moves on to the next candidate, at most
+   * {@value #CLAIM_ATTEMPTS} times; a claim that fails otherwise stops the sandbox and fails.
+   */
+  public Future<Acquired> acquire(RuntimeDefinition definition, String sessionId) {
     WarmPool pool = pools.get(key(definition));
     if (pool == null) {
       return Future.failedFuture(new AgentCubeException(ErrorCode.NOT_READY,
           "runtime " + definition.ref() + " version " + definition.version() + " is not served"));
     }
-    return pool.acquire();
+    return claim(pool, sessionId, 1);
+  }
+
+  private Future<Acquired> claim(WarmPool pool, String sessionId, int attempt) {
+    return pool.acquire().compose(acquired -> {
+      Instant boundAt = clock.instant();
+      return backend.claim(acquired.sandbox(), sessionId, boundAt)
+        .map(bound -> new Acquired(bound, acquired.launchType(), acquired.waitNanos(), boundAt))
+        .recover(err -> {
+          if (err instanceof SandboxClaimConflict && attempt < CLAIM_ATTEMPTS) {
+            return claim(pool, sessionId, attempt + 1);
+          }
+          if (!(err instanceof SandboxClaimConflict)) {
+            backend.stop(acquired.sandbox());
+          }
+          return Future.failedFuture(err instanceof AgentCubeException ? err
+              : new AgentCubeException(ErrorCode.SANDBOX_UNREACHABLE,
+                  "could not bind a sandbox of " + pool.definition().ref() + ": " + err.getMessage(), err));
+        });
+    });
   }
 
   /** Takes a dead sandbox out of its pool. @return whether it was a warm (unbound) one */

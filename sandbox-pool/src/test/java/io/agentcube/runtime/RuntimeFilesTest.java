@@ -39,7 +39,7 @@ class RuntimeFilesTest {
         """);
     write("notes.txt", "not a runtime");
 
-    RuntimeFiles.Loaded loaded = RuntimeFiles.load(List.of(dir), d -> List.of());
+    RuntimeSource.Loaded loaded = RuntimeFiles.load(List.of(dir), d -> List.of());
 
     assertThat(loaded.runtimes()).extracting(d -> d.ref().name()).containsExactly("alpha", "gamma");
     assertThat(loaded.errors()).singleElement().asString()
@@ -52,7 +52,7 @@ class RuntimeFilesTest {
     write("1-first.yaml", interpreter("python", "warmPoolSize: 1"));
     write("2-second.yaml", interpreter("python", "warmPoolSize: 2"));
 
-    RuntimeFiles.Loaded loaded = RuntimeFiles.load(List.of(dir), d -> List.of());
+    RuntimeSource.Loaded loaded = RuntimeFiles.load(List.of(dir), d -> List.of());
 
     assertThat(loaded.runtimes()).singleElement().extracting(RuntimeDefinition::warmPoolSize).isEqualTo(1);
     assertThat(loaded.errors()).singleElement().asString()
@@ -63,7 +63,7 @@ class RuntimeFilesTest {
   void load_backendCannotRunDefinition_reportsBackendProblem() throws IOException {
     write("a.yaml", interpreter("alpha", "") + "---\n" + interpreter("beta", ""));
 
-    RuntimeFiles.Loaded loaded = RuntimeFiles.load(List.of(dir),
+    RuntimeSource.Loaded loaded = RuntimeFiles.load(List.of(dir),
         d -> d.ref().name().equals("beta") ? List.of("spec.template.command: not runnable here") : List.of());
 
     assertThat(loaded.runtimes()).extracting(d -> d.ref().name()).containsExactly("alpha");
@@ -76,7 +76,7 @@ class RuntimeFilesTest {
     write("a.yaml", interpreter("alpha", ""));
     Path missing = dir.resolve("nope");
 
-    RuntimeFiles.Loaded loaded = RuntimeFiles.load(List.of(missing, dir), d -> List.of());
+    RuntimeSource.Loaded loaded = RuntimeFiles.load(List.of(missing, dir), d -> List.of());
 
     assertThat(loaded.runtimes()).hasSize(1);
     assertThat(loaded.errors()).containsExactly(missing + ": not a directory");
@@ -86,7 +86,7 @@ class RuntimeFilesTest {
   void load_shippedRuntimes_loadWithoutErrors() {
     Path shipped = Path.of("..", "conf", "runtimes");
 
-    RuntimeFiles.Loaded loaded = RuntimeFiles.load(List.of(shipped), d -> List.of());
+    RuntimeSource.Loaded loaded = RuntimeFiles.load(List.of(shipped), d -> List.of());
 
     assertThat(loaded.errors()).isEmpty();
     assertThat(loaded.runtimes()).extracting(d -> d.ref().toString()).contains("AgentRuntime default/echo");

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * An in-memory backend whose starts complete only when the test says so. It counts starts and
@@ -30,6 +29,8 @@ final class FakeBackend implements SandboxBackend {
   private final AtomicInteger ids = new AtomicInteger();
   /** When set, every start fails at once with it. */
   private volatile Throwable failEveryStart;
+  /** When set, every claim fails with it. */
+  private volatile Throwable failEveryClaim;
 
   @Override
   public String name() {
@@ -66,7 +67,36 @@ final class FakeBackend implements SandboxBackend {
   }
 
   @Override
-  public void onLost(Consumer<Sandbox> handler) {}
+  public Future<Sandbox> claim(Sandbox sandbox, String sessionId, java.time.Instant createdAt) {
+    Throwable fail = failEveryClaim;
+    if (fail != null) {
+      return Future.failedFuture(fail);
+    }
+    FakeSandbox fake = (FakeSandbox) sandbox;
+    if (fake.sessionId != null) {
+      return Future.failedFuture(new SandboxClaimConflict(sandbox.id() + " is bound already"));
+    }
+    fake.sessionId = sessionId;
+    return Future.succeededFuture(sandbox);
+  }
+
+  @Override
+  public Future<List<SandboxRecord>> sandboxes() {
+    return Future.succeededFuture(List.of());
+  }
+
+  @Override
+  public Future<Void> recordActivity(Sandbox sandbox, java.time.Instant lastActivity) {
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public void addListener(SandboxListener listener) {}
+
+  @Override
+  public boolean keepsSandboxesOnClose() {
+    return false;
+  }
 
   @Override
   public Future<Void> close() {
@@ -75,6 +105,10 @@ final class FakeBackend implements SandboxBackend {
 
   void failEveryStart(Throwable cause) {
     failEveryStart = cause;
+  }
+
+  void failEveryClaim(Throwable cause) {
+    failEveryClaim = cause;
   }
 
   /** Completes the oldest running start (of {@code definition}, when not null). */
@@ -138,6 +172,7 @@ final class FakeBackend implements SandboxBackend {
     private final String id;
     private final RuntimeDefinition definition;
     volatile boolean alive = true;
+    volatile String sessionId;
 
     FakeSandbox(String id, RuntimeDefinition definition) {
       this.id = id;
@@ -167,6 +202,11 @@ final class FakeBackend implements SandboxBackend {
     @Override
     public boolean alive() {
       return alive;
+    }
+
+    @Override
+    public String sessionId() {
+      return sessionId;
     }
 
     @Override

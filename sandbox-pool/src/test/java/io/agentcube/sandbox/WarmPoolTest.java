@@ -83,6 +83,11 @@ class WarmPoolTest {
     return def(name, "h1", warmPoolSize);
   }
 
+  /** A sandbox for a new session with a fresh id, as the session layer asks for one. */
+  private Future<Acquired> acquire(RuntimeDefinition d) {
+    return pools.acquire(d, io.agentcube.session.SessionIds.generate());
+  }
+
   private static AgentCubeException failure(Future<?> f) {
     assertThat(f.failed()).as("failed: %s", f).isTrue();
     assertThat(f.cause()).isInstanceOf(AgentCubeException.class);
@@ -115,13 +120,53 @@ class WarmPoolTest {
   }
 
   @Test
+  void acquire_claimsTheSandboxForTheSession() {
+    RuntimeDefinition d = def("python", 1);
+    pools().sync(List.of(d));
+    backend.completeNext();
+
+    Acquired a = success(pools.acquire(d, "session-a"));
+
+    assertThat(a.sandbox().sessionId()).isEqualTo("session-a");
+  }
+
+  @Test
+  void acquire_claimLostToAnotherReplica_takesTheNextCandidate() {
+    RuntimeDefinition d = def("python", 2);
+    pools().sync(List.of(d));
+    FakeSandbox taken = backend.completeNext();
+    FakeSandbox free = backend.completeNext();
+    taken.sessionId = "bound-elsewhere"; // another replica won this one
+
+    Acquired a = success(acquire(d));
+
+    assertThat(a.sandbox()).isSameAs(free);
+    assertThat(a.launchType()).isEqualTo(LaunchType.WARM);
+    assertThat(backend.stopped()).as("a lost claim is not ours to stop").isEmpty();
+  }
+
+  @Test
+  void acquire_claimFails_stopsTheSandboxAndFailsWithoutInternals() {
+    RuntimeDefinition d = def("python", 1);
+    pools().sync(List.of(d));
+    FakeSandbox s = backend.completeNext();
+    backend.failEveryClaim(new java.io.IOException("disk full"));
+
+    AgentCubeException e = failure(acquire(d));
+
+    assertThat(e.code()).isEqualTo(ErrorCode.SANDBOX_UNREACHABLE);
+    assertThat(e.getMessage()).contains("disk full").doesNotContain("IOException");
+    assertThat(backend.stopped()).containsExactly(s);
+  }
+
+  @Test
   void acquire_warmPoolHasReady_returnsWarmAndRefillsOnce() {
     RuntimeDefinition d = def("python", 2);
     pools().sync(List.of(d));
     FakeSandbox first = backend.completeNext();
     backend.completeNext();
 
-    Acquired a = success(pools.acquire(d));
+    Acquired a = success(acquire(d));
 
     assertThat(a.launchType()).isEqualTo(LaunchType.WARM);
     assertThat(a.sandbox()).isSameAs(first);
@@ -140,7 +185,7 @@ class WarmPoolTest {
     pools().sync(List.of(d));
     assertThat(backend.starts()).isZero();
 
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
 
     assertThat(f.isComplete()).as("waits for its start").isFalse();
     assertThat(backend.starts()).isEqualTo(1);
@@ -160,7 +205,7 @@ class WarmPoolTest {
     RuntimeDefinition d = def("python", 1);
     pools().sync(List.of(d));
 
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
     assertThat(backend.starts()).as("prefill plus one for the waiter").isEqualTo(2);
     FakeSandbox firstLanded = backend.completeNext();
 
@@ -176,8 +221,8 @@ class WarmPoolTest {
   void acquire_severalWaiters_servedOldestFirst() {
     RuntimeDefinition d = def("python", 0);
     pools().sync(List.of(d));
-    Future<Acquired> first = pools.acquire(d);
-    Future<Acquired> second = pools.acquire(d);
+    Future<Acquired> first = acquire(d);
+    Future<Acquired> second = acquire(d);
 
     FakeSandbox a = backend.completeNext();
     assertThat(success(first).sandbox()).isSameAs(a);
@@ -195,7 +240,7 @@ class WarmPoolTest {
     RuntimeDefinition b = def("b", 3);
     RuntimeDefinition c = def("c", 0);
     pools(2, 100, LONG, LONG).sync(List.of(a, b, c));
-    List<Future<Acquired>> cold = List.of(pools.acquire(c), pools.acquire(c));
+    List<Future<Acquired>> cold = List.of(acquire(c), acquire(c));
 
     assertThat(backend.running()).isEqualTo(2);
     int completed = 0;
@@ -219,7 +264,7 @@ class WarmPoolTest {
     pools(1, 100, LONG, LONG).sync(List.of(refilling, empty));
     assertThat(backend.startOrder()).containsExactly(refilling);
 
-    Future<Acquired> waiter = pools.acquire(empty);
+    Future<Acquired> waiter = acquire(empty);
     assertThat(backend.starts()).as("the slot is taken").isEqualTo(1);
     backend.completeNext(refilling);
 
@@ -237,10 +282,10 @@ class WarmPoolTest {
     RuntimeDefinition a = def("a", 0);
     RuntimeDefinition b = def("b", 0);
     pools(4, 2, LONG, LONG).sync(List.of(a, b));
-    Future<Acquired> queuedA = pools.acquire(a);
-    pools.acquire(b);
+    Future<Acquired> queuedA = acquire(a);
+    acquire(b);
 
-    Future<Acquired> rejected = pools.acquire(a);
+    Future<Acquired> rejected = acquire(a);
 
     AgentCubeException e = failure(rejected);
     assertThat(e.code()).isEqualTo(ErrorCode.POOL_EXHAUSTED);
@@ -253,7 +298,7 @@ class WarmPoolTest {
     backend.completeNext(a);
     assertThat(success(queuedA).launchType()).isEqualTo(LaunchType.COLD);
     assertThat(pools.coldStartQueueDepth()).isEqualTo(1);
-    assertThat(pools.acquire(a).isComplete()).as("room again").isFalse();
+    assertThat(acquire(a).isComplete()).as("room again").isFalse();
   }
 
   @Test
@@ -262,8 +307,8 @@ class WarmPoolTest {
     pools(4, 0, LONG, LONG).sync(List.of(d));
     backend.completeNext();
 
-    assertThat(success(pools.acquire(d)).launchType()).isEqualTo(LaunchType.WARM);
-    assertThat(failure(pools.acquire(d)).code()).isEqualTo(ErrorCode.POOL_EXHAUSTED);
+    assertThat(success(acquire(d)).launchType()).isEqualTo(LaunchType.WARM);
+    assertThat(failure(acquire(d)).code()).isEqualTo(ErrorCode.POOL_EXHAUSTED);
   }
 
   // ---- start timeout: the late sandbox is not wasted
@@ -274,7 +319,7 @@ class WarmPoolTest {
     pools(4, 100, Duration.ofMillis(100), LONG).sync(List.of(d));
     long t0 = System.nanoTime();
 
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
     await().atMost(5, TimeUnit.SECONDS).until(f::isComplete);
 
     assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(100));
@@ -293,7 +338,7 @@ class WarmPoolTest {
   void acquire_startOutlastsTimeout_lateSandboxJoinsPool() {
     RuntimeDefinition d = def("python", 1);
     pools(4, 100, Duration.ofMillis(100), LONG).sync(List.of(d));
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
     await().atMost(5, TimeUnit.SECONDS).until(f::isComplete);
     assertThat(failure(f).code()).isEqualTo(ErrorCode.COLD_START_TIMEOUT);
 
@@ -302,7 +347,7 @@ class WarmPoolTest {
 
     assertThat(pools.pool(d).ready()).isEqualTo(1);
     assertThat(backend.stopped()).as("the pool never holds more than warmPoolSize").containsExactly(surplus);
-    Acquired next = success(pools.acquire(d));
+    Acquired next = success(acquire(d));
     assertThat(next.sandbox()).isSameAs(joins);
     assertThat(next.launchType()).isEqualTo(LaunchType.WARM);
   }
@@ -313,7 +358,7 @@ class WarmPoolTest {
   void acquire_startFails_failsWaiterWithSandboxUnreachable() {
     RuntimeDefinition d = def("python", 0);
     pools().sync(List.of(d));
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
     IOException cause = new IOException("cannot run [run]: exec format error");
 
     backend.failNext(cause);
@@ -329,7 +374,7 @@ class WarmPoolTest {
   void acquire_startFailsWithAgentCubeException_failsWaiterWithThatException() {
     RuntimeDefinition d = def("python", 0);
     pools().sync(List.of(d));
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
     AgentCubeException cause = new AgentCubeException(ErrorCode.SANDBOX_TIMEOUT, "pod never ready");
 
     backend.failNext(cause);
@@ -366,7 +411,7 @@ class WarmPoolTest {
     backend.failEveryStart(null);
     int before = backend.starts();
 
-    Future<Acquired> f = pools.acquire(d);
+    Future<Acquired> f = acquire(d);
 
     assertThat(backend.starts()).isEqualTo(before + 1);
     backend.completeNext();
@@ -396,7 +441,7 @@ class WarmPoolTest {
     RuntimeDefinition d = def("python", 1);
     pools().sync(List.of(d));
     backend.completeNext();
-    Sandbox bound = success(pools.acquire(d)).sandbox();
+    Sandbox bound = success(acquire(d)).sandbox();
     backend.completeNext();
 
     assertThat(pools.remove(bound)).isFalse();
@@ -411,7 +456,7 @@ class WarmPoolTest {
     FakeSandbox live = backend.completeNext();
     dead.alive = false;
 
-    Acquired a = success(pools.acquire(d));
+    Acquired a = success(acquire(d));
 
     assertThat(a.sandbox()).isSameAs(live);
     assertThat(a.launchType()).isEqualTo(LaunchType.WARM);
@@ -426,7 +471,7 @@ class WarmPoolTest {
     RuntimeDefinition cold = def("cold", 0);
     pools().sync(List.of(warm, cold));
     FakeSandbox ready = backend.completeNext(warm);
-    Future<Acquired> waiting = pools.acquire(cold);
+    Future<Acquired> waiting = acquire(cold);
 
     pools.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
 
@@ -435,7 +480,7 @@ class WarmPoolTest {
     assertThat(e.code()).isEqualTo(ErrorCode.NOT_READY);
     assertThat(e.status()).isEqualTo(503);
     assertThat(pools.coldStartQueueDepth()).isZero();
-    assertThat(failure(pools.acquire(warm)).code()).isEqualTo(ErrorCode.NOT_READY);
+    assertThat(failure(acquire(warm)).code()).isEqualTo(ErrorCode.NOT_READY);
     assertThat(poolEvents).contains("closed warm#h1", "closed cold#h1");
   }
 
@@ -494,7 +539,7 @@ class WarmPoolTest {
     assertThat(backend.startOrder()).containsExactly(a1, b, a2);
     assertThat(pools.pool(a1)).isNull();
     assertThat(pools.pool(a2)).isNotNull();
-    assertThat(failure(pools.acquire(a1)).code()).isEqualTo(ErrorCode.NOT_READY);
+    assertThat(failure(acquire(a1)).code()).isEqualTo(ErrorCode.NOT_READY);
 
     pools.sync(new ArrayList<>(List.of(b, a2)));
     assertThat(poolEvents).as("same set again changes nothing").hasSize(4);
@@ -505,7 +550,7 @@ class WarmPoolTest {
   void acquire_definitionNotServed_failsNotReady() {
     pools().sync(List.of(def("served", 0)));
 
-    AgentCubeException e = failure(pools.acquire(def("unknown", 0)));
+    AgentCubeException e = failure(acquire(def("unknown", 0)));
 
     assertThat(e.code()).isEqualTo(ErrorCode.NOT_READY);
     assertThat(e.getMessage()).contains("default/unknown");

@@ -93,18 +93,30 @@ public final class Session<T> {
   /** Shown to clients only, never used for a decision: written opaque (no fence) on the hot path. */
   private volatile long lastActivityNanos;
 
+  /** A new session, created now; with {@code inFlight} its creating request is counted in. */
   Session(String id, T binding, Instant createdAt, long nowNanos, Duration idleTimeout,
-      Duration maxDuration) {
+      Duration maxDuration, boolean inFlight) {
+    this(id, binding, createdAt, nowNanos, nowNanos, idleTimeout, maxDuration, inFlight);
+  }
+
+  /**
+   * A session created at ticker time {@code createdNanos} (earlier than now for a restored one)
+   * whose last activity was at {@code lastActivityNanos}: its idle deadline is one idle timeout
+   * after that.
+   */
+  Session(String id, T binding, Instant createdAt, long createdNanos, long lastActivityNanos,
+      Duration idleTimeout, Duration maxDuration, boolean inFlight) {
     this.id = id;
     this.binding = binding;
     this.createdAt = createdAt;
-    this.createdNanos = nowNanos;
+    this.createdNanos = createdNanos;
     this.idleTimeout = idleTimeout;
     this.idleTimeoutNanos = nanos(idleTimeout);
-    this.hardDeadlineNanos = saturatedAdd(nowNanos, nanos(maxDuration));
-    this.deadlineCapMs = Math.min(DEADLINE_MASK, ceilMs(hardDeadlineNanos - nowNanos));
-    this.lastActivityNanos = nowNanos;
-    this.state = deadlineMs(nowNanos, idleTimeoutNanos);
+    this.hardDeadlineNanos = saturatedAdd(createdNanos, nanos(maxDuration));
+    this.deadlineCapMs = Math.min(DEADLINE_MASK, ceilMs(hardDeadlineNanos - createdNanos));
+    long last = Math.max(createdNanos, lastActivityNanos);
+    this.lastActivityNanos = last;
+    this.state = deadlineMs(last, idleTimeoutNanos) | (inFlight ? COUNT_ONE : 0);
   }
 
   public String id() {
@@ -161,7 +173,7 @@ public final class Session<T> {
    * @return {@link #ADMITTED}, {@link #ENDED}, or {@link #DUE} (the caller ends it)
    * @throws AgentCubeException {@code SERVER_OVERLOADED} with 2^21 - 1 requests already in flight
    */
-  int tryBegin(Ticker ticker) {
+  int tryBegin(Ticker ticker, boolean idleEnds) {
     for (;;) {
       long st = state;
       if (reason(st) != null) {
@@ -169,7 +181,7 @@ public final class Session<T> {
       }
       // The time is read after the word, so that "not due" is judged no earlier than the word.
       long now = ticker.read();
-      if (dueReason(st, now) != null) {
+      if (dueReason(st, now, idleEnds) != null) {
         return DUE;
       }
       if (count(st) == MAX_IN_FLIGHT) {
@@ -208,7 +220,7 @@ public final class Session<T> {
    *
    * @return {@link #ADMITTED} when set, {@link #ENDED}, or {@link #DUE} (the caller ends it)
    */
-  int keepalive(Ticker ticker, Duration timeout) {
+  int keepalive(Ticker ticker, Duration timeout, boolean idleEnds) {
     long timeoutNanos = nanos(timeout);
     for (;;) {
       long st = state;
@@ -217,7 +229,7 @@ public final class Session<T> {
       }
       // Read after the word: a keepalive that lands after another never uses an older time.
       long now = ticker.read();
-      if (dueReason(st, now) != null) {
+      if (dueReason(st, now, idleEnds) != null) {
         return DUE;
       }
       if (STATE.compareAndSet(this, st, withDeadline(st, deadlineMs(now, timeoutNanos)))) {
@@ -234,13 +246,13 @@ public final class Session<T> {
    * @return the reason this call ended it with, or {@code null} when it had already ended, or was
    *     not due and nothing was requested
    */
-  EndReason tryEnd(long now, EndReason requested) {
+  EndReason tryEnd(long now, EndReason requested, boolean idleEnds) {
     for (;;) {
       long st = state;
       if (reason(st) != null) {
         return null;
       }
-      EndReason due = dueReason(st, now);
+      EndReason due = dueReason(st, now, idleEnds);
       EndReason r = due != null ? due : requested;
       if (r == null) {
         return null;
@@ -255,12 +267,16 @@ public final class Session<T> {
    * When the reaper should look at this session next, in ticker nanos: the idle or hard deadline
    * when nothing is in flight; with requests in flight, one idle timeout from now (the earliest
    * the session could be idle-due after they finish, so no look is wasted on an active session)
-   * or the hard deadline if sooner; {@code now} once ended.
+   * or the hard deadline if sooner; {@code now} once ended. Where idleness ends no session here
+   * ({@code idleEnds} false) only the hard deadline counts.
    */
-  long nextCheck(long now) {
+  long nextCheck(long now, boolean idleEnds) {
     long st = state;
     if (reason(st) != null) {
       return now;
+    }
+    if (!idleEnds) {
+      return hardDeadlineNanos;
     }
     if (count(st) > 0) {
       long inFlightCheck = saturatedAdd(now, Math.max(idleTimeoutNanos, MIN_IN_FLIGHT_CHECK_NANOS));
@@ -269,12 +285,41 @@ public final class Session<T> {
     return Math.min(idleDeadlineNanos(st), hardDeadlineNanos);
   }
 
-  /** Why the session is due at {@code now} given word {@code st}, or {@code null}. */
-  private EndReason dueReason(long st, long now) {
+  /**
+   * Records activity seen elsewhere (another replica) at ticker time {@code atNanos}: the idle
+   * deadline becomes at least {@code atNanos + idleTimeout}. No effect on an ended session.
+   */
+  void activityAt(long atNanos) {
+    for (;;) {
+      long st = state;
+      if (reason(st) != null) {
+        return;
+      }
+      long deadline = Math.max(st & DEADLINE_MASK, deadlineMs(atNanos, idleTimeoutNanos));
+      if (STATE.compareAndSet(this, st, withDeadline(st, deadline))) {
+        if (atNanos - lastActivityNanos > 0) {
+          LAST_ACTIVITY.setOpaque(this, atNanos);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Whether, at {@code now}, nothing is in flight and the idle deadline has passed. */
+  boolean idleDue(long now) {
+    long st = state;
+    return count(st) == 0 && now - idleDeadlineNanos(st) >= 0;
+  }
+
+  /**
+   * Why the session is due at {@code now} given word {@code st}, or {@code null}; idleness counts
+   * only where {@code idleEnds}.
+   */
+  private EndReason dueReason(long st, long now, boolean idleEnds) {
     if (now - hardDeadlineNanos >= 0) {
       return EndReason.MAX_DURATION;
     }
-    if (count(st) == 0 && now - idleDeadlineNanos(st) >= 0) {
+    if (idleEnds && count(st) == 0 && now - idleDeadlineNanos(st) >= 0) {
       return EndReason.IDLE;
     }
     return null;

@@ -8,6 +8,7 @@ import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,6 +90,7 @@ public final class SessionStore<T> implements AutoCloseable {
   private final Ticker ticker;
   private final Clock clock;
   private final EndListener<T> listener;
+  private final ExpiryAuthority authority;
   private final ConcurrentMap<String, Session<T>> live = new ConcurrentHashMap<>();
   private final SessionTimers<T> timers;
   private final Cache<String, EndReason> ended;
@@ -102,11 +104,21 @@ public final class SessionStore<T> implements AutoCloseable {
    */
   public SessionStore(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
       EndListener<T> listener) {
+    this(options, ticker, clock, scheduler, ExpiryAuthority.LOCAL, listener);
+  }
+
+  /**
+   * @param authority who ends sessions for idleness ({@link ExpiryAuthority#LOCAL} for one
+   *     process alone); tell the store when its answer changes ({@link #authorityChanged()})
+   */
+  public SessionStore(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
+      ExpiryAuthority authority, EndListener<T> listener) {
     this.options = options;
     this.ticker = ticker;
     this.clock = clock;
     this.listener = listener;
-    this.timers = new SessionTimers<>(ticker, scheduler, this::wokeUp);
+    this.authority = authority;
+    this.timers = new SessionTimers<>(ticker, scheduler, authority::endsIdleSessions, this::wokeUp);
     this.ended = Caffeine.newBuilder()
         .ticker(ticker)
         .executor(Runnable::run)
@@ -116,16 +128,30 @@ public final class SessionStore<T> implements AutoCloseable {
   }
 
   /**
-   * Creates a live session bound to {@code binding}.
+   * Creates a live session with a new id bound to {@code binding}, with nothing in flight.
    *
    * @throws AgentCubeException {@code SESSION_LIMIT} when {@code maxSessions} are live
    */
   public Session<T> create(T binding, Duration idleTimeout, Duration maxDuration) {
     reserve();
-    Session<T> session = new Session<>(SessionIds.generate(), binding, clock.instant(),
-        ticker.read(), idleTimeout, maxDuration);
-    // 128 random bits: a collision is not a case to handle, but never overwrite a session.
-    if (live.putIfAbsent(session.id(), session) != null) {
+    return create(SessionIds.generate(), binding, clock.instant(), idleTimeout, maxDuration, false);
+  }
+
+  /**
+   * Creates the live session {@code id} bound to {@code binding}, in the place a {@link #reserve}
+   * kept for it, created at {@code createdAt} (wall clock; the hard deadline counts from now on the
+   * ticker, which is at most moments later). With {@code inFlight} the creating request is counted
+   * in flight already, so the caller pairs it with one {@link #finish} and never looks the session
+   * up again.
+   *
+   * @throws IllegalStateException when {@code id} is live already (ids are 128 random bits: a
+   *     collision is not a case to handle, but a session is never overwritten)
+   */
+  public Session<T> create(String id, T binding, Instant createdAt, Duration idleTimeout,
+      Duration maxDuration, boolean inFlight) {
+    Session<T> session = new Session<>(id, binding, createdAt, ticker.read(), idleTimeout,
+        maxDuration, inFlight);
+    if (live.putIfAbsent(id, session) != null) {
       liveCount.decrementAndGet();
       throw new IllegalStateException("session id collision");
     }
@@ -133,17 +159,74 @@ public final class SessionStore<T> implements AutoCloseable {
     return session;
   }
 
-  /** Fails fast with {@code SESSION_LIMIT} when no session could be created now. */
-  public void checkCapacity() {
-    if (liveCount.get() >= options.maxSessions()) {
+  /**
+   * Takes a place for a session about to be created, so that a session whose sandbox was paid for
+   * is never refused for capacity afterwards. Pair with {@link #create(String, Object, Instant,
+   * Duration, Duration, boolean)} or {@link #unreserve()}.
+   *
+   * @throws AgentCubeException {@code SESSION_LIMIT} when {@code maxSessions} are live or reserved
+   */
+  public void reserve() {
+    if (liveCount.incrementAndGet() > options.maxSessions()) {
+      liveCount.decrementAndGet();
       throw limitReached();
     }
   }
 
-  private void reserve() {
-    if (liveCount.incrementAndGet() > options.maxSessions()) {
-      liveCount.decrementAndGet();
-      throw limitReached();
+  /** Gives back a place taken by {@link #reserve()} for a session that was not created. */
+  public void unreserve() {
+    liveCount.decrementAndGet();
+  }
+
+  /**
+   * Re-creates session {@code id} as it was before this process knew it (a proxy restart, or a
+   * session another replica created): created at {@code createdAt}, last active at
+   * {@code lastActivity} (wall clock). Its deadlines follow from those times; one already past is
+   * ended by the reaper as usual. Restored sessions are not refused for capacity (they exist
+   * already). Idempotent: a live session {@code id} is returned as it is.
+   */
+  public Session<T> restore(String id, T binding, Instant createdAt, Instant lastActivity,
+      Duration idleTimeout, Duration maxDuration) {
+    Session<T> existing = live.get(id);
+    if (existing != null) {
+      return existing;
+    }
+    long now = ticker.read();
+    Instant wallNow = clock.instant();
+    long created = now - Math.max(0, Duration.between(createdAt, wallNow).toNanos());
+    Instant last = lastActivity == null || lastActivity.isBefore(createdAt) ? createdAt : lastActivity;
+    long lastNanos = now - Math.max(0, Duration.between(last, wallNow).toNanos());
+    Session<T> session = new Session<>(id, binding, createdAt, created, lastNanos, idleTimeout,
+        maxDuration, false);
+    Session<T> raced = live.putIfAbsent(id, session);
+    if (raced != null) {
+      return raced;
+    }
+    liveCount.incrementAndGet();
+    ended.invalidate(id);
+    timers.arm(session);
+    return session;
+  }
+
+  /**
+   * Remembers that session {@code id}, which this process never held, has ended for
+   * {@code reason} (a session whose sandbox was found dead at a restart): requests for it are told
+   * why. No effect on a live session.
+   */
+  public void remember(String id, EndReason reason) {
+    if (!live.containsKey(id)) {
+      ended.put(id, reason);
+    }
+  }
+
+  /**
+   * Tells the store that {@link ExpiryAuthority#endsIdleSessions()} may have changed: every
+   * timer is armed again for what now counts (idle deadlines on a new leader). O(sessions), once
+   * per change.
+   */
+  public void authorityChanged() {
+    for (Session<T> s : live.values()) {
+      timers.arm(s);
     }
   }
 
@@ -164,12 +247,16 @@ public final class SessionStore<T> implements AutoCloseable {
     if (session == null) {
       return null;
     }
-    int result = session.tryBegin(ticker);
-    if (result == Session.ADMITTED) {
-      return session;
-    }
-    if (result == Session.DUE) {
-      expire(session, ticker.read());
+    // Twice at most: a session found idle may turn out active elsewhere (expire moves its
+    // deadline instead of ending it), and is then admitted.
+    for (int attempt = 0; attempt < 2; attempt++) {
+      int result = session.tryBegin(ticker, authority.endsIdleSessions());
+      if (result == Session.ADMITTED) {
+        return session;
+      }
+      if (result != Session.DUE || expire(session, ticker.read())) {
+        return null;
+      }
     }
     return null;
   }
@@ -203,7 +290,7 @@ public final class SessionStore<T> implements AutoCloseable {
     if (session == null) {
       return null;
     }
-    int result = session.keepalive(ticker, timeout);
+    int result = session.keepalive(ticker, timeout, authority.endsIdleSessions());
     if (result == Session.DUE) {
       expire(session, ticker.read());
     }
@@ -227,7 +314,7 @@ public final class SessionStore<T> implements AutoCloseable {
     if (session == null) {
       return false;
     }
-    EndReason r = session.tryEnd(ticker.read(), reason);
+    EndReason r = session.tryEnd(ticker.read(), reason, authority.endsIdleSessions());
     if (r == null) {
       return false;
     }
@@ -293,20 +380,36 @@ public final class SessionStore<T> implements AutoCloseable {
     return session.endReason() == null;
   }
 
-  private void expire(Session<T> session, long now) {
-    EndReason r = session.tryEnd(now, null);
+  /**
+   * Ends {@code session} if a deadline has passed at {@code now}. Before ending it for idleness
+   * the authority is asked for activity seen elsewhere, which moves the idle deadline instead.
+   *
+   * @return whether this call ended it
+   */
+  private boolean expire(Session<T> session, long now) {
+    boolean idleEnds = authority.endsIdleSessions();
+    if (idleEnds && session.idleDue(now)) {
+      Instant elsewhere = authority.activityElsewhere(session.id());
+      if (elsewhere != null) {
+        session.activityAt(now - Math.max(0, Duration.between(elsewhere, clock.instant()).toNanos()));
+      }
+    }
+    EndReason r = session.tryEnd(now, null, idleEnds);
     if (r != null) {
       ended(session, r);
+      return true;
     }
+    return false;
   }
 
   /** The rest of an end, run once by the caller whose CAS ended {@code session}. */
   private void ended(Session<T> session, EndReason reason) {
     String id = session.id();
+    // The reason first: a begin that misses the session from now on learns why (410, not 404).
+    ended.put(id, reason);
     live.remove(id, session);
     timers.disarm(session);
     liveCount.decrementAndGet();
-    ended.put(id, reason);
     log.info("session ended session={} reason={}", id, reason.tag());
     try {
       listener.sessionEnded(session, reason);

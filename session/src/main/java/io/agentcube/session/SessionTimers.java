@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -29,12 +30,14 @@ final class SessionTimers<T> {
   private final Trampoline executor = new Trampoline();
   private final Cache<String, Session<T>> timers;
 
-  SessionTimers(Ticker ticker, Scheduler scheduler, Consumer<Session<T>> onDue) {
+  /** @param idleEnds whether idleness ends sessions here now (see {@link ExpiryAuthority}) */
+  SessionTimers(Ticker ticker, Scheduler scheduler, BooleanSupplier idleEnds,
+      Consumer<Session<T>> onDue) {
     this.timers = Caffeine.newBuilder()
         .ticker(ticker)
         .scheduler(scheduler)
         .executor(executor)
-        .expireAfter(new NextCheck<T>())
+        .expireAfter(new NextCheck<T>(idleEnds))
         .<String, Session<T>>removalListener((id, session, cause) -> {
           if (cause == RemovalCause.EXPIRED && session != null) {
             onDue.accept(session);
@@ -71,14 +74,20 @@ final class SessionTimers<T> {
   }
 
   private static final class NextCheck<T> implements Expiry<String, Session<T>> {
+    private final BooleanSupplier idleEnds;
+
+    NextCheck(BooleanSupplier idleEnds) {
+      this.idleEnds = idleEnds;
+    }
+
     @Override
     public long expireAfterCreate(String id, Session<T> s, long now) {
-      return Math.max(0, s.nextCheck(now) - now);
+      return Math.max(0, s.nextCheck(now, idleEnds.getAsBoolean()) - now);
     }
 
     @Override
     public long expireAfterUpdate(String id, Session<T> s, long now, long currentDuration) {
-      return Math.max(0, s.nextCheck(now) - now);
+      return Math.max(0, s.nextCheck(now, idleEnds.getAsBoolean()) - now);
     }
 
     @Override

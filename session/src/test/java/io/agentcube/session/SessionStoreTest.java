@@ -133,7 +133,7 @@ class SessionStoreTest {
     assertThatThrownBy(() -> store.create("c", IDLE, MAX))
         .isInstanceOfSatisfying(AgentCubeException.class,
             e -> assertThat(e.code()).isEqualTo(ErrorCode.SESSION_LIMIT));
-    assertThatThrownBy(store::checkCapacity).isInstanceOf(AgentCubeException.class);
+    assertThatThrownBy(store::reserve).isInstanceOf(AgentCubeException.class);
 
     store.end(a.id(), EndReason.DELETED);
     assertThat(store.create("c", IDLE, MAX).binding()).isEqualTo("c");

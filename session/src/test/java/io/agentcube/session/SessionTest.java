@@ -14,53 +14,53 @@ class SessionTest {
 
   private final FakeTicker ticker = new FakeTicker();
   private final Session<String> s = new Session<>("id", "sb", Instant.parse("2026-11-27T10:00:00Z"),
-      ticker.read(), IDLE, MAX);
+      ticker.read(), IDLE, MAX, false);
 
   @Test
   void tryBegin_afterEnd_returnsEndedAndCountsNothing() {
     // Pins: once the word says ended, no request is admitted, even by a caller that found the
     // session in the map before it was removed.
-    assertThat(s.tryEnd(ticker.read(), EndReason.DELETED)).isEqualTo(EndReason.DELETED);
-    assertThat(s.tryBegin(ticker)).isEqualTo(Session.ENDED);
+    assertThat(s.tryEnd(ticker.read(), EndReason.DELETED, true)).isEqualTo(EndReason.DELETED);
+    assertThat(s.tryBegin(ticker, true)).isEqualTo(Session.ENDED);
     assertThat(s.inFlight()).isZero();
-    assertThat(s.keepalive(ticker, IDLE)).isEqualTo(Session.ENDED);
+    assertThat(s.keepalive(ticker, IDLE, true)).isEqualTo(Session.ENDED);
   }
 
   @Test
   void tryEnd_calledTwice_endsOnceWithFirstReason() {
-    assertThat(s.tryEnd(ticker.read(), EndReason.SANDBOX_LOST)).isEqualTo(EndReason.SANDBOX_LOST);
-    assertThat(s.tryEnd(ticker.read(), EndReason.DELETED)).isNull();
+    assertThat(s.tryEnd(ticker.read(), EndReason.SANDBOX_LOST, true)).isEqualTo(EndReason.SANDBOX_LOST);
+    assertThat(s.tryEnd(ticker.read(), EndReason.DELETED, true)).isNull();
     assertThat(s.endReason()).isEqualTo(EndReason.SANDBOX_LOST);
   }
 
   @Test
   void tryEnd_idleDeadlinePassedWithRequestInFlight_doesNotEnd() {
-    assertThat(s.tryBegin(ticker)).isEqualTo(Session.ADMITTED);
+    assertThat(s.tryBegin(ticker, true)).isEqualTo(Session.ADMITTED);
     ticker.advance(IDLE.multipliedBy(3));
-    assertThat(s.tryEnd(ticker.read(), null)).isNull();
+    assertThat(s.tryEnd(ticker.read(), null, true)).isNull();
     assertThat(s.endReason()).isNull();
   }
 
   @Test
   void tryBegin_idleDeadlinePassed_returnsDueAndCountsNothing() {
     ticker.advance(IDLE);
-    assertThat(s.tryBegin(ticker)).isEqualTo(Session.DUE);
+    assertThat(s.tryBegin(ticker, true)).isEqualTo(Session.DUE);
     assertThat(s.inFlight()).isZero();
-    assertThat(s.tryEnd(ticker.read(), null)).isEqualTo(EndReason.IDLE);
+    assertThat(s.tryEnd(ticker.read(), null, true)).isEqualTo(EndReason.IDLE);
   }
 
   @Test
   void tryBegin_hardDeadlinePassedWithRequestInFlight_returnsDue() {
-    s.tryBegin(ticker);
+    s.tryBegin(ticker, true);
     ticker.advance(MAX);
-    assertThat(s.tryBegin(ticker)).isEqualTo(Session.DUE);
-    assertThat(s.tryEnd(ticker.read(), EndReason.DELETED)).isEqualTo(EndReason.MAX_DURATION);
+    assertThat(s.tryBegin(ticker, true)).isEqualTo(Session.DUE);
+    assertThat(s.tryEnd(ticker.read(), EndReason.DELETED, true)).isEqualTo(EndReason.MAX_DURATION);
   }
 
   @Test
   void finish_afterLongerKeepalive_keepsTheLaterDeadline() {
-    s.tryBegin(ticker);
-    assertThat(s.keepalive(ticker, Duration.ofMinutes(2))).isEqualTo(Session.ADMITTED);
+    s.tryBegin(ticker, true);
+    assertThat(s.keepalive(ticker, Duration.ofMinutes(2), true)).isEqualTo(Session.ADMITTED);
     ticker.advance(Duration.ofSeconds(10));
     s.finish(ticker);
     assertThat(s.idleDeadline()).isEqualTo(s.createdAt().plusSeconds(120));
@@ -69,8 +69,8 @@ class SessionTest {
   @Test
   void finish_notLast_stillMovesTheDeadline() {
     // Every finish folds its time into D, so the last one out cannot leave it at an older time.
-    s.tryBegin(ticker);
-    s.tryBegin(ticker);
+    s.tryBegin(ticker, true);
+    s.tryBegin(ticker, true);
     ticker.advance(Duration.ofSeconds(10));
     s.finish(ticker);
     assertThat(s.idleDeadline()).isEqualTo(s.createdAt().plusSeconds(40));
@@ -80,25 +80,25 @@ class SessionTest {
   @Test
   void idleDeadline_subMillisecondTimes_roundsUpToTheMillisecond() {
     ticker.advance(Duration.ofNanos(1));
-    s.tryBegin(ticker);
+    s.tryBegin(ticker, true);
     s.finish(ticker);
     assertThat(s.idleDeadline()).isEqualTo(s.createdAt().plusSeconds(30).plusMillis(1));
   }
 
   @Test
   void nextCheck_requestInFlight_isOneIdleTimeoutAway() {
-    s.tryBegin(ticker);
+    s.tryBegin(ticker, true);
     long now = ticker.read();
-    assertThat(s.nextCheck(now)).isEqualTo(now + IDLE.toNanos());
+    assertThat(s.nextCheck(now, true)).isEqualTo(now + IDLE.toNanos());
     s.finish(ticker);
-    assertThat(s.nextCheck(now)).isEqualTo(now + IDLE.toNanos());
-    s.tryEnd(now, EndReason.DELETED);
-    assertThat(s.nextCheck(now)).isEqualTo(now);
+    assertThat(s.nextCheck(now, true)).isEqualTo(now + IDLE.toNanos());
+    s.tryEnd(now, EndReason.DELETED, true);
+    assertThat(s.nextCheck(now, true)).isEqualTo(now);
   }
 
   @Test
   void keepalive_pastHardDeadline_capsAtHardDeadline() {
-    assertThat(s.keepalive(ticker, Duration.ofDays(365_000))).isEqualTo(Session.ADMITTED);
+    assertThat(s.keepalive(ticker, Duration.ofDays(365_000), true)).isEqualTo(Session.ADMITTED);
     assertThat(s.idleDeadline()).isEqualTo(s.hardDeadline());
   }
 }

@@ -72,16 +72,43 @@ public final class PicodTokens implements AutoCloseable {
    * fresh 2048-bit pair when {@code privateKeyFile} is {@code null}. Blocking; call at start-up.
    */
   public static PicodTokens create(Vertx vertx, Path privateKeyFile, Duration ttl) throws Exception {
+    return create(vertx, privateKeyFile, null, ttl);
+  }
+
+  /**
+   * As {@link #create(Vertx, Path, Duration)}, but without a configured key the generated one is
+   * kept in {@code generatedKeyFile} (owner-only permissions) and read from there at the next
+   * start, so that sandboxes that outlive a restart still accept the proxy's tokens.
+   */
+  public static PicodTokens create(Vertx vertx, Path privateKeyFile, Path generatedKeyFile,
+      Duration ttl) throws Exception {
     RSAPrivateCrtKey key;
-    if (privateKeyFile == null) {
+    if (privateKeyFile != null) {
+      key = readPrivateKey(privateKeyFile);
+    } else if (generatedKeyFile != null && Files.isRegularFile(generatedKeyFile)) {
+      key = readPrivateKey(generatedKeyFile);
+    } else {
       KeyPairGenerator gen = KeyPairGenerator.getInstance("RSA");
       gen.initialize(2048);
       KeyPair pair = gen.generateKeyPair();
       key = (RSAPrivateCrtKey) pair.getPrivate();
-    } else {
-      key = readPrivateKey(privateKeyFile);
+      if (generatedKeyFile != null) {
+        store(generatedKeyFile, pem("PRIVATE KEY", key.getEncoded()));
+      }
     }
     return new PicodTokens(vertx, key, ttl, Clock.systemUTC());
+  }
+
+  /** Writes {@code pem} readable by its owner only, atomically (a crash leaves no half key). */
+  private static void store(Path file, String pem) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, pem);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   private static RSAPrivateCrtKey readPrivateKey(Path file) throws IOException {

@@ -6,6 +6,8 @@ import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.TargetPort;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxBackend;
+import io.agentcube.sandbox.SandboxListener;
+import io.agentcube.sandbox.SandboxRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -19,6 +21,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -27,9 +30,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,8 +58,17 @@ import org.slf4j.LoggerFactory;
  *   <li><b>lost</b>: a ready sandbox whose process exits without {@link #stop} is cleaned up and
  *       reported to the lost handler once.</li>
  * </ol>
- * On {@link #create} leftovers of a crashed proxy (markers whose owner is dead) are killed and
- * removed; on {@link #close} every live sandbox is stopped.
+ * <h2>Restore</h2>
+ * Each sandbox directory holds a {@link SandboxMarker}: owner, process, what serving needs of the
+ * runtime version and, once claimed, the session's id and times ({@link #claim},
+ * {@link #recordActivity}). On {@link #create}, the sandboxes of a previous run (owner dead: a
+ * crash, or a stop that kept them) are sorted: a bound one whose process still runs is adopted and
+ * listed by {@link #sandboxes()} so its session lives on; a bound one whose process died is listed
+ * as lost (its session answers {@code 410 SANDBOX_LOST}); an unbound one is killed and removed.
+ * Sandboxes of another live proxy on the same state directory are left alone.
+ *
+ * <p>{@link #close} stops every live sandbox unless {@code keepSandboxesOnStop} is set, in which
+ * case they run on for the next start.
  *
  * <p>Thread-safe. Blocking work (spawn, /proc walks, file deletion) runs on worker threads.
  */
@@ -69,10 +82,13 @@ public final class ProcessBackend implements SandboxBackend {
   private final Path sandboxesDir;
   private final NetClient probe;
   private final PortAllocator ports = new PortAllocator();
-  private final SandboxMarker self = SandboxMarker.self();
   /** Live sandboxes: an entry from spawn until stopped or lost (bounded by pools + sessions). */
   private final Map<String, ProcessSandbox> live = new ConcurrentHashMap<>();
-  private volatile Consumer<Sandbox> lostHandler = s -> { };
+  private final List<SandboxListener> listeners = new CopyOnWriteArrayList<>();
+  /** What {@link #create} found of a previous run; written once before the backend is returned. */
+  private volatile List<SandboxRecord> found = List.of();
+  /** Set by a {@link #close} that kept the sandboxes: they are the next run's business then. */
+  private volatile boolean released;
 
   private ProcessBackend(Vertx vertx, ProcessBackendOptions options) {
     this.vertx = vertx;
@@ -81,12 +97,15 @@ public final class ProcessBackend implements SandboxBackend {
     this.probe = vertx.createNetClient(new NetClientOptions().setConnectTimeout(1000));
   }
 
-  /** Creates the backend: prepares the state directory and removes a crashed proxy's leftovers. */
+  /**
+   * Creates the backend: prepares the state directory, adopts the bound sandboxes of a previous
+   * run and removes the rest of its leftovers (see "Restore").
+   */
   public static Future<ProcessBackend> create(Vertx vertx, ProcessBackendOptions options) {
     ProcessBackend backend = new ProcessBackend(vertx, options);
     return vertx.executeBlocking(() -> {
       Files.createDirectories(backend.sandboxesDir);
-      backend.removeLeftovers();
+      backend.found = backend.recover();
       return backend;
     });
   }
@@ -113,8 +132,38 @@ public final class ProcessBackend implements SandboxBackend {
   }
 
   @Override
-  public void onLost(Consumer<Sandbox> handler) {
-    this.lostHandler = handler;
+  public void addListener(SandboxListener listener) {
+    listeners.add(listener);
+  }
+
+  @Override
+  public boolean keepsSandboxesOnClose() {
+    return options.keepSandboxesOnStop();
+  }
+
+  @Override
+  public Future<List<SandboxRecord>> sandboxes() {
+    return Future.succeededFuture(found);
+  }
+
+  @Override
+  public Future<Sandbox> claim(Sandbox s, String sessionId, Instant createdAt) {
+    ProcessSandbox sandbox = (ProcessSandbox) s;
+    return vertx.executeBlocking(() -> {
+      sandbox.updateMarker(m -> m.withSession(sessionId, createdAt));
+      return sandbox;
+    }, false);
+  }
+
+  @Override
+  public Future<Void> recordActivity(Sandbox s, Instant lastActivity) {
+    ProcessSandbox sandbox = (ProcessSandbox) s;
+    return vertx.executeBlocking(() -> {
+      if (sandbox.alive()) {
+        sandbox.updateMarker(m -> m.withActivity(lastActivity));
+      }
+      return null;
+    }, false);
   }
 
   /** Sandboxes running now. */
@@ -136,13 +185,14 @@ public final class ProcessBackend implements SandboxBackend {
     Path dir = Files.createDirectories(sandboxesDir.resolve(name));
     // The program's own files live in work/; the marker and the log stay outside its view.
     Path work = Files.createDirectories(dir.resolve("work"));
-    self.write(dir);
 
     List<TargetPort> targetPorts = d.ports();
     SocketAddress[] addresses = new SocketAddress[targetPorts.size()];
+    List<Integer> portNumbers = new ArrayList<>();
     Map<String, String> platform = new HashMap<>();
     for (int i = 0; i < targetPorts.size(); i++) {
       int port = ports.allocate();
+      portNumbers.add(port);
       addresses[i] = SocketAddress.inetSocketAddress(port, "127.0.0.1");
       if (i == 0) {
         platform.put("PORT", Integer.toString(port));
@@ -194,16 +244,26 @@ public final class ProcessBackend implements SandboxBackend {
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().clear();
     pb.environment().putAll(env);
+    SandboxMarker marker = SandboxMarker.owned(id, name, d, portNumbers);
     Process process;
     try {
+      marker.write(dir);
       process = pb.start();
     } catch (IOException e) {
       deleteTree(dir);
       throw new IOException("cannot run " + command + ": " + e.getMessage(), e);
     }
-    ProcessSandbox sandbox = new ProcessSandbox(id, name, d, addresses, dir, process);
+    ProcessSandbox sandbox = new ProcessSandbox(marker, addresses, dir, process.toHandle(), process);
+    try {
+      sandbox.updateMarker(m -> m.withProcess(process.toHandle()));
+    } catch (IOException | RuntimeException e) {
+      // Without its process in the marker a crash would leave it unknown: it must not run on.
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      deleteTree(dir);
+      throw new IOException("cannot record sandbox " + id + ": " + e.getMessage(), e);
+    }
     live.put(id, sandbox);
-    self.withProcess(process.toHandle()).write(dir);
     log.debug("sandbox spawned runtime={} sandbox={} pid={} port={}", d.label(), id, process.pid(),
         addresses[0].port());
     return sandbox;
@@ -213,13 +273,13 @@ public final class ProcessBackend implements SandboxBackend {
   private Future<Sandbox> awaitReady(ProcessSandbox sandbox) {
     Promise<Sandbox> ready = Promise.promise();
     long deadline = System.nanoTime() + options.readyTimeout().toNanos();
-    sandbox.process.onExit().thenAccept(p -> {
-      if (ready.tryFail("sandbox process exited with code " + p.exitValue()
+    sandbox.process.onExit().thenRun(() -> {
+      if (ready.tryFail("sandbox process exited with code " + sandbox.exitCode()
           + " before it was ready; its output ends with: " + tail(sandbox.dir().resolve(LOG_FILE)))) {
         return;
       }
       if (!sandbox.stopping.getAndSet(true)) {
-        lost(sandbox, p.exitValue());
+        lost(sandbox);
       }
     });
     connectOnce(sandbox, ready, deadline, 2);
@@ -244,12 +304,21 @@ public final class ProcessBackend implements SandboxBackend {
     });
   }
 
-  private void lost(ProcessSandbox sandbox, int exitCode) {
+  private void lost(ProcessSandbox sandbox) {
+    if (released) {
+      return; // handed over to the next run, which finds it dead
+    }
     live.remove(sandbox.id());
     log.warn("sandbox exited by itself sandbox={} runtime={} exit={}", sandbox.id(),
-        sandbox.definition().label(), exitCode);
+        sandbox.definition().label(), sandbox.exitCode());
     sandbox.stopped = killTree(sandbox);
-    lostHandler.accept(sandbox);
+    for (SandboxListener l : listeners) {
+      try {
+        l.lost(sandbox);
+      } catch (RuntimeException e) {
+        log.warn("sandbox listener failed sandbox={}", sandbox.id(), e);
+      }
+    }
   }
 
   @Override
@@ -270,7 +339,7 @@ public final class ProcessBackend implements SandboxBackend {
   private Future<Void> killTree(ProcessSandbox sandbox) {
     return vertx.executeBlocking(() -> {
       Map<Long, ProcessHandle> members = new LinkedHashMap<>();
-      members.put(sandbox.pid(), sandbox.process.toHandle());
+      members.put(sandbox.pid(), sandbox.process);
       try (Stream<ProcessHandle> d = sandbox.process.descendants()) {
         d.forEach(h -> members.put(h.pid(), h));
       }
@@ -352,6 +421,11 @@ public final class ProcessBackend implements SandboxBackend {
 
   @Override
   public Future<Void> close() {
+    if (options.keepSandboxesOnStop()) {
+      released = true;
+      log.info("sandboxes kept running for the next start count={} dir={}", live.size(), sandboxesDir);
+      return probe.close();
+    }
     List<Future<Void>> stops = new ArrayList<>();
     for (ProcessSandbox s : List.copyOf(live.values())) {
       stops.add(stop(s));
@@ -359,19 +433,36 @@ public final class ProcessBackend implements SandboxBackend {
     return Future.join(stops).eventually(() -> probe.close()).mapEmpty();
   }
 
-  /** Kills and removes what a crashed proxy left in the state directory. Blocking. */
-  private void removeLeftovers() throws IOException {
+  /**
+   * Sorts what a previous run left in the state directory (see "Restore"): adopts bound sandboxes
+   * whose process runs, lists bound ones whose process died as lost, kills and removes the rest.
+   * Blocking.
+   */
+  private List<SandboxRecord> recover() throws IOException {
     List<Path> dirs;
     try (Stream<Path> list = Files.list(sandboxesDir)) {
       dirs = list.filter(Files::isDirectory).toList();
     }
+    List<SandboxRecord> records = new ArrayList<>();
     int removed = 0;
+    int lost = 0;
     for (Path dir : dirs) {
-      var marker = SandboxMarker.read(dir);
-      if (marker.isPresent() && marker.get().ownerAlive()) {
+      Optional<SandboxMarker> marker = SandboxMarker.read(dir);
+      if (marker.isPresent() && marker.get().ownedByAnotherLiveProxy()) {
         continue; // another running proxy's sandbox
       }
-      marker.flatMap(SandboxMarker::process).ifPresent(p -> {
+      Optional<ProcessHandle> process = marker.flatMap(SandboxMarker::process);
+      SandboxMarker m = marker.orElse(null);
+      if (m != null && m.sessionId() != null) {
+        if (process.isPresent() && m.ports().size() == m.definition().ports().size()) {
+          ProcessSandbox adopted = adopt(m, dir, process.get());
+          records.add(new SandboxRecord(adopted, m.sessionId(), m.sessionCreated(), m.lastActivity()));
+          continue;
+        }
+        records.add(new SandboxRecord(null, m.sessionId(), m.sessionCreated(), m.lastActivity()));
+        lost++;
+      }
+      process.ifPresent(p -> {
         List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
         tree.add(p);
         tree.forEach(ProcessHandle::destroyForcibly);
@@ -379,9 +470,30 @@ public final class ProcessBackend implements SandboxBackend {
       deleteTree(dir);
       removed++;
     }
-    if (removed > 0) {
-      log.info("removed leftover sandboxes of a previous run count={} dir={}", removed, sandboxesDir);
+    if (!dirs.isEmpty()) {
+      log.info("previous run's sandboxes adopted={} lost={} removed={} dir={}",
+          records.size() - lost, lost, removed - lost, sandboxesDir);
     }
+    return List.copyOf(records);
+  }
+
+  /** Takes over a running sandbox of a previous run. Blocking. */
+  private ProcessSandbox adopt(SandboxMarker marker, Path dir, ProcessHandle process) throws IOException {
+    SocketAddress[] addresses = new SocketAddress[marker.ports().size()];
+    for (int i = 0; i < addresses.length; i++) {
+      addresses[i] = SocketAddress.inetSocketAddress(marker.ports().get(i), "127.0.0.1");
+    }
+    ProcessSandbox sandbox = new ProcessSandbox(marker, addresses, dir, process, null);
+    sandbox.updateMarker(SandboxMarker::adopted);
+    live.put(sandbox.id(), sandbox);
+    process.onExit().thenRun(() -> {
+      if (!sandbox.stopping.getAndSet(true)) {
+        lost(sandbox);
+      }
+    });
+    log.info("sandbox adopted sandbox={} runtime={} pid={}", sandbox.id(),
+        marker.definition().label(), process.pid());
+    return sandbox;
   }
 
   static void deleteTree(Path dir) {

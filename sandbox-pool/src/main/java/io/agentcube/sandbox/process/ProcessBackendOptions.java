@@ -18,9 +18,12 @@ import io.agentcube.runtime.RuntimeDefinition;
  * @param sandboxdCommand the command that runs the bundled sandboxd, for code interpreters
  *     without a command of their own; empty when sandboxd is not available
  * @param extraEnv more environment for a sandbox of a given runtime (e.g. the PicoD public key)
+ * @param keepSandboxesOnStop whether {@code close} leaves the sandboxes running, for the next start
+ *     on the same state directory to adopt (an upgrade); otherwise it stops them all
  */
 public record ProcessBackendOptions(Path stateDir, Duration readyTimeout, Duration stopGracePeriod,
-    List<String> sandboxdCommand, Function<RuntimeDefinition, Map<String, String>> extraEnv) {
+    List<String> sandboxdCommand, Function<RuntimeDefinition, Map<String, String>> extraEnv,
+    boolean keepSandboxesOnStop) {
 
   public ProcessBackendOptions {
     Objects.requireNonNull(stateDir, "stateDir");
@@ -30,6 +33,6 @@ public record ProcessBackendOptions(Path stateDir, Duration readyTimeout, Durati
 
   public static ProcessBackendOptions of(Path stateDir) {
     return new ProcessBackendOptions(stateDir, Duration.ofSeconds(60), Duration.ofSeconds(5),
-        List.of(), null);
+        List.of(), null, false);
   }
 }

@@ -7,7 +7,11 @@ import io.vertx.core.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** A sandbox that is a local process tree with its own working directory. */
+/**
+ * A sandbox that is a local process tree with its own working directory: a child of this proxy,
+ * or one adopted from a previous run (then only a {@link ProcessHandle}, whose exit the JDK notices
+ * by polling, within a few seconds).
+ */
 final class ProcessSandbox implements Sandbox {
 
   private final String id;
@@ -15,20 +19,30 @@ final class ProcessSandbox implements Sandbox {
   private final RuntimeDefinition definition;
   private final SocketAddress[] addresses;
   private final Path dir;
-  final Process process;
+  final ProcessHandle process;
+  /** The {@link Process} when this proxy spawned it (for its exit code), else {@code null}. */
+  final Process child;
+  /** The marker as last written; guarded by this. */
+  private SandboxMarker marker;
+  private volatile String sessionId;
+  private volatile boolean exited;
   /** Set once when the proxy decides to stop it: its exit is then not a loss. */
   final AtomicBoolean stopping = new AtomicBoolean();
   /** Completed when stop finished (tree dead, directory removed). */
   volatile Future<Void> stopped;
 
-  ProcessSandbox(String id, String name, RuntimeDefinition definition, SocketAddress[] addresses,
-      Path dir, Process process) {
-    this.id = id;
-    this.name = name;
-    this.definition = definition;
+  ProcessSandbox(SandboxMarker marker, SocketAddress[] addresses, Path dir, ProcessHandle process,
+      Process child) {
+    this.child = child;
+    this.id = marker.sandboxId();
+    this.name = marker.name();
+    this.definition = marker.definition();
     this.addresses = addresses;
     this.dir = dir;
     this.process = process;
+    this.marker = marker;
+    this.sessionId = marker.sessionId();
+    process.onExit().thenRun(() -> exited = true);
   }
 
   @Override
@@ -53,7 +67,26 @@ final class ProcessSandbox implements Sandbox {
 
   @Override
   public boolean alive() {
-    return process.isAlive() && !stopping.get();
+    return !exited && !stopping.get();
+  }
+
+  @Override
+  public String sessionId() {
+    return sessionId;
+  }
+
+  /** The exit code, when this proxy spawned it and it has exited; else -1. */
+  int exitCode() {
+    return child != null && !child.isAlive() ? child.exitValue() : -1;
+  }
+
+  /** Rewrites the marker with {@code change} applied. Blocking. */
+  synchronized void updateMarker(java.util.function.UnaryOperator<SandboxMarker> change)
+      throws java.io.IOException {
+    SandboxMarker next = change.apply(marker);
+    next.write(dir);
+    marker = next;
+    sessionId = next.sessionId();
   }
 
   Path dir() {

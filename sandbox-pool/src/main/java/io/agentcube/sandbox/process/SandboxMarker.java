@@ -1,65 +1,170 @@
 package io.agentcube.sandbox.process;
 
+import io.agentcube.runtime.AuthMode;
+import io.agentcube.runtime.RuntimeDefinition;
+import io.agentcube.runtime.RuntimeKind;
+import io.agentcube.runtime.RuntimeRef;
+import io.agentcube.runtime.SandboxTemplate;
+import io.agentcube.runtime.TargetPort;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 
 /**
- * The file in each sandbox directory that says who started it, so that a proxy starting after a
- * crash can tell its own leftovers (owner dead) from another live proxy's sandboxes (owner alive).
- * A pid is only trusted together with its process start time, so a recycled pid is never killed.
+ * The file in each sandbox directory that says who started it and what it serves, so that a proxy
+ * starting after a crash or an upgrade can tell its own leftovers (owner dead) from another live
+ * proxy's sandboxes (owner alive), and re-adopt the ones bound to a session.
+ *
+ * <p>It holds the owner (pid and start time), the sandbox process (pid and start time: a pid is
+ * only trusted together with its start time, so a recycled pid is never killed or adopted), the
+ * sandbox's id, name and ports, what of its runtime version serving needs (ref, version, hash,
+ * target ports, timeouts, auth mode; not the template: a restored sandbox is never started
+ * again), and, once bound, the session's id, creation time and last recorded activity.
+ *
+ * <p>Written atomically (a temporary file renamed over it), so a crash mid-write leaves the old
+ * marker. JSON; blocking I/O, called on worker threads.
  */
-record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start) {
+record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start, String sandboxId,
+    String name, RuntimeDefinition definition, List<Integer> ports, String sessionId,
+    Instant sessionCreated, Instant lastActivity) {
 
   static final String FILE = ".agentcube-sandbox";
 
-  static SandboxMarker self() {
+  /** A marker owned by this process for a sandbox not spawned yet. */
+  static SandboxMarker owned(String sandboxId, String name, RuntimeDefinition definition,
+      List<Integer> ports) {
     ProcessHandle me = ProcessHandle.current();
-    return new SandboxMarker(me.pid(), startOf(me), -1, null);
+    return new SandboxMarker(me.pid(), startOf(me), -1, null, sandboxId, name, definition,
+        List.copyOf(ports), null, null, null);
   }
 
   SandboxMarker withProcess(ProcessHandle p) {
-    return new SandboxMarker(ownerPid, ownerStart, p.pid(), startOf(p));
+    return new SandboxMarker(ownerPid, ownerStart, p.pid(), startOf(p), sandboxId, name,
+        definition, ports, sessionId, sessionCreated, lastActivity);
+  }
+
+  SandboxMarker withSession(String id, Instant created) {
+    return new SandboxMarker(ownerPid, ownerStart, pid, start, sandboxId, name, definition, ports,
+        id, created, created);
+  }
+
+  SandboxMarker withActivity(Instant at) {
+    return new SandboxMarker(ownerPid, ownerStart, pid, start, sandboxId, name, definition, ports,
+        sessionId, sessionCreated, at);
+  }
+
+  /** This marker, now owned by the running process (an adoption). */
+  SandboxMarker adopted() {
+    ProcessHandle me = ProcessHandle.current();
+    return new SandboxMarker(me.pid(), startOf(me), pid, start, sandboxId, name, definition, ports,
+        sessionId, sessionCreated, lastActivity);
   }
 
   void write(Path dir) throws IOException {
-    Properties p = new Properties();
-    p.setProperty("ownerPid", Long.toString(ownerPid));
-    p.setProperty("ownerStart", ownerStart == null ? "" : ownerStart.toString());
-    p.setProperty("pid", Long.toString(pid));
-    p.setProperty("start", start == null ? "" : start.toString());
-    try (var out = Files.newBufferedWriter(dir.resolve(FILE))) {
-      p.store(out, "agentcube-proxy sandbox");
+    JsonObject json = new JsonObject()
+        .put("owner", process(ownerPid, ownerStart))
+        .put("process", process(pid, start))
+        .put("sandboxId", sandboxId)
+        .put("name", name)
+        .put("ports", new JsonArray(new ArrayList<>(ports)))
+        .put("definition", encode(definition));
+    if (sessionId != null) {
+      json.put("session", new JsonObject().put("id", sessionId)
+          .put("createdAt", sessionCreated.toString())
+          .put("lastActivity", (lastActivity == null ? sessionCreated : lastActivity).toString()));
     }
+    Path tmp = dir.resolve(FILE + ".tmp");
+    Files.writeString(tmp, json.encode());
+    Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
+  /** The marker in {@code dir}; empty when there is none or it cannot be read. */
   static Optional<SandboxMarker> read(Path dir) {
     Path file = dir.resolve(FILE);
     if (!Files.isRegularFile(file)) {
       return Optional.empty();
     }
-    Properties p = new Properties();
-    try (var in = Files.newBufferedReader(file)) {
-      p.load(in);
-      return Optional.of(new SandboxMarker(Long.parseLong(p.getProperty("ownerPid", "-1")),
-          instant(p.getProperty("ownerStart")), Long.parseLong(p.getProperty("pid", "-1")),
-          instant(p.getProperty("start"))));
+    try {
+      JsonObject json = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+      JsonObject owner = json.getJsonObject("owner");
+      JsonObject process = json.getJsonObject("process");
+      JsonObject session = json.getJsonObject("session");
+      List<Integer> ports = new ArrayList<>();
+      json.getJsonArray("ports", new JsonArray()).forEach(p -> ports.add(((Number) p).intValue()));
+      return Optional.of(new SandboxMarker(owner.getLong("pid", -1L), instant(owner.getString("start")),
+          process.getLong("pid", -1L), instant(process.getString("start")),
+          json.getString("sandboxId"), json.getString("name"), decode(json.getJsonObject("definition")),
+          ports, session == null ? null : session.getString("id"),
+          session == null ? null : instant(session.getString("createdAt")),
+          session == null ? null : instant(session.getString("lastActivity"))));
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }
   }
 
-  /** Whether the proxy that wrote this marker is still running. */
-  boolean ownerAlive() {
-    return matches(ownerPid, ownerStart).isPresent();
+  /**
+   * Whether another proxy that is still running owns this sandbox. A marker of this very process
+   * comes from an earlier backend of it (a restart within one JVM, as tests do): a previous run.
+   */
+  boolean ownedByAnotherLiveProxy() {
+    return ownerPid != ProcessHandle.current().pid() && matches(ownerPid, ownerStart).isPresent();
   }
 
   /** The sandbox process, if it is still the same process. */
   Optional<ProcessHandle> process() {
     return matches(pid, start);
+  }
+
+  private static JsonObject process(long pid, Instant start) {
+    return new JsonObject().put("pid", pid).put("start", start == null ? null : start.toString());
+  }
+
+  private static JsonObject encode(RuntimeDefinition d) {
+    JsonArray ports = new JsonArray();
+    for (TargetPort p : d.ports()) {
+      ports.add(new JsonObject().put("name", p.name()).put("port", p.port())
+          .put("protocol", p.protocol().name()).put("pathPrefix", p.pathPrefix()));
+    }
+    return new JsonObject()
+        .put("kind", d.ref().kind().name())
+        .put("namespace", d.ref().namespace())
+        .put("name", d.ref().name())
+        .put("version", d.version())
+        .put("templateHash", d.templateHash())
+        .put("ports", ports)
+        .put("sessionTimeoutMs", d.sessionTimeout().toMillis())
+        .put("maxSessionDurationMs", d.maxSessionDuration().toMillis())
+        .put("authMode", d.authMode().name())
+        .put("languages", new JsonArray(new ArrayList<>(d.languages())))
+        .put("source", d.source());
+  }
+
+  /** What serving needs of a version; the template is empty (a restored sandbox never restarts). */
+  private static RuntimeDefinition decode(JsonObject j) {
+    List<TargetPort> ports = new ArrayList<>();
+    for (Object o : j.getJsonArray("ports")) {
+      JsonObject p = (JsonObject) o;
+      ports.add(new TargetPort(p.getString("name"), p.getInteger("port"),
+          TargetPort.Protocol.valueOf(p.getString("protocol")), p.getString("pathPrefix")));
+    }
+    List<String> languages = new ArrayList<>();
+    j.getJsonArray("languages", new JsonArray()).forEach(l -> languages.add((String) l));
+    return new RuntimeDefinition(
+        new RuntimeRef(RuntimeKind.valueOf(j.getString("kind")), j.getString("namespace"), j.getString("name")),
+        j.getString("version"), j.getString("templateHash"), ports,
+        new SandboxTemplate(null, List.of(), List.of(), Map.of(), null),
+        Duration.ofMillis(j.getLong("sessionTimeoutMs")), Duration.ofMillis(j.getLong("maxSessionDurationMs")),
+        0, AuthMode.valueOf(j.getString("authMode")), languages, j.getString("source"));
   }
 
   private static Optional<ProcessHandle> matches(long pid, Instant start) {

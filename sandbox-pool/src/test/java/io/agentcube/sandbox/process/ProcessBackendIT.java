@@ -11,6 +11,8 @@ import io.agentcube.runtime.RuntimeRef;
 import io.agentcube.runtime.SandboxTemplate;
 import io.agentcube.runtime.TargetPort;
 import io.agentcube.sandbox.Sandbox;
+import io.agentcube.sandbox.SandboxListener;
+import io.agentcube.sandbox.SandboxRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -85,12 +87,27 @@ class ProcessBackendIT {
   }
 
   private ProcessBackend backend(Duration readyTimeout, List<String> sandboxdCommand) throws Exception {
+    return backend(readyTimeout, sandboxdCommand, false);
+  }
+
+  private ProcessBackend backend(Duration readyTimeout, List<String> sandboxdCommand, boolean keep)
+      throws Exception {
     ProcessBackend b = done(ProcessBackend.create(vertx, new ProcessBackendOptions(stateDir,
         readyTimeout, Duration.ofSeconds(2), sandboxdCommand,
-        d -> Map.of("PICOD_AUTH_PUBLIC_KEY", "pk-for-" + d.ref().name()))));
-    b.onLost(lost::add);
+        d -> Map.of("PICOD_AUTH_PUBLIC_KEY", "pk-for-" + d.ref().name()), keep)));
+    b.addListener(new SandboxListener() {
+      @Override
+      public void lost(Sandbox sandbox) {
+        ProcessBackendIT.this.lost.add(sandbox);
+      }
+    });
     backends.add(b);
     return b;
+  }
+
+  /** A backend whose close leaves its sandboxes running, as before an upgrade. */
+  private ProcessBackend keepingBackend() throws Exception {
+    return backend(Duration.ofSeconds(20), List.of(), true);
   }
 
   private ProcessBackend backend() throws Exception {
@@ -419,7 +436,7 @@ class ProcessBackendIT {
     Instant deadOwnerStart = startOf(deadOwner.toHandle());
     deadOwner.destroyForcibly().waitFor();
     Process orphan = sleep();
-    Path leftover = sandboxDir("demo-v1-crashed", new SandboxMarker(deadOwnerPid, deadOwnerStart,
+    Path leftover = sandboxDir("demo-v1-crashed", marker(deadOwnerPid, deadOwnerStart,
         orphan.pid(), startOf(orphan.toHandle())));
     Path unmarked = sandboxDir("demo-v1-nomarker", null);
 
@@ -432,8 +449,10 @@ class ProcessBackendIT {
 
   @Test
   void create_sandboxOfLiveOwner_leftAlone() throws Exception {
+    Process otherProxy = sleep();
     Process othersSandbox = sleep();
-    Path dir = sandboxDir("demo-v1-live", SandboxMarker.self().withProcess(othersSandbox.toHandle()));
+    Path dir = sandboxDir("demo-v1-live", marker(otherProxy.pid(), startOf(otherProxy.toHandle()),
+        othersSandbox.pid(), startOf(othersSandbox.toHandle())).withSession("s-1", Instant.now()));
 
     backend();
 
@@ -449,12 +468,115 @@ class ProcessBackendIT {
     deadOwner.destroyForcibly().waitFor();
     Process unrelated = sleep();
     // The marker names the pid of a process that started at another time: a recycled pid.
-    Path leftover = sandboxDir("demo-v1-recycled", new SandboxMarker(deadOwnerPid, deadOwnerStart,
-        unrelated.pid(), Instant.parse("2001-01-01T00:00:00Z")));
+    Path leftover = sandboxDir("demo-v1-recycled", marker(deadOwnerPid, deadOwnerStart,
+        unrelated.pid(), Instant.parse("2001-01-01T00:00:00Z")).withSession("s-1", Instant.now()));
 
     backend();
 
     assertThat(leftover).doesNotExist();
     assertThat(unrelated.isAlive()).isTrue();
+  }
+
+  /** A marker of a previous run, owned by {@code ownerPid}, for process {@code pid}. */
+  private static SandboxMarker marker(long ownerPid, Instant ownerStart, long pid, Instant start) {
+    return new SandboxMarker(ownerPid, ownerStart, pid, start, "sbx-old", "demo-v1-old", envServer(),
+        List.of(1), null, null, null);
+  }
+
+  // ---- restore: a proxy restart on the same state directory keeps bound sandboxes
+
+  @Test
+  void restore_boundSandboxOfPreviousRun_isAdoptedWithItsSessionAndTimes() throws Exception {
+    ProcessBackend first = keepingBackend();
+    Sandbox s = done(first.start(envServer()));
+    Instant created = Instant.parse("2026-12-01T10:00:00Z");
+    Instant active = Instant.parse("2026-12-01T10:05:00Z");
+    done(first.claim(s, "session-1", created));
+    done(first.recordActivity(s, active));
+    long pid = pidOf(s);
+    done(first.close());
+    assertThat(running(pid)).as("kept for the next start").isTrue();
+
+    ProcessBackend second = backend();
+    List<SandboxRecord> found = done(second.sandboxes());
+
+    assertThat(found).hasSize(1);
+    SandboxRecord r = found.get(0);
+    assertThat(r.sessionId()).isEqualTo("session-1");
+    assertThat(r.createdAt()).isEqualTo(created);
+    assertThat(r.lastActivity()).isEqualTo(active);
+    assertThat(r.sandbox().alive()).isTrue();
+    assertThat(r.sandbox().id()).isEqualTo(s.id());
+    assertThat(r.sandbox().sessionId()).isEqualTo("session-1");
+    assertThat(r.sandbox().address(0)).isEqualTo(s.address(0));
+    assertThat(r.sandbox().definition().ref()).isEqualTo(s.definition().ref());
+    assertThat(r.sandbox().definition().ports()).isEqualTo(s.definition().ports());
+    assertThat(new JsonObject(get(r.sandbox(), 0, "/env.json")).getJsonObject("env")
+        .getString("AGENTCUBE_SANDBOX_ID")).as("the same process serves").isEqualTo(s.id());
+
+    done(second.stop(r.sandbox()));
+    assertThat(running(pid)).isFalse();
+    assertThat(sandboxDirs()).isEmpty();
+  }
+
+  @Test
+  void restore_boundSandboxDiedWhileNoProxyRan_isListedAsLost() throws Exception {
+    ProcessBackend first = keepingBackend();
+    Sandbox s = done(first.start(envServer()));
+    done(first.claim(s, "session-2", Instant.parse("2026-12-01T10:00:00Z")));
+    done(first.close());
+    ProcessHandle.of(pidOf(s)).orElseThrow().destroyForcibly();
+    await().atMost(10, TimeUnit.SECONDS).until(() -> !running(pidOf(s)));
+
+    ProcessBackend second = backend();
+    List<SandboxRecord> found = done(second.sandboxes());
+
+    assertThat(found).singleElement().satisfies(r -> {
+      assertThat(r.sessionId()).isEqualTo("session-2");
+      assertThat(r.sandbox()).isNull();
+    });
+    assertThat(sandboxDirs()).isEmpty();
+  }
+
+  @Test
+  void restore_unboundLeftover_isStoppedAndNotListed() throws Exception {
+    ProcessBackend first = keepingBackend();
+    Sandbox warm = done(first.start(envServer()));
+    done(first.close());
+
+    ProcessBackend second = backend();
+
+    assertThat(done(second.sandboxes())).isEmpty();
+    await().atMost(10, TimeUnit.SECONDS).until(() -> !running(pidOf(warm)));
+    assertThat(sandboxDirs()).isEmpty();
+  }
+
+  @Test
+  void restore_adoptedSandboxDies_isReportedLost() throws Exception {
+    ProcessBackend first = keepingBackend();
+    Sandbox s = done(first.start(envServer()));
+    done(first.claim(s, "session-3", Instant.now()));
+    done(first.close());
+    ProcessBackend second = backend();
+    Sandbox adopted = done(second.sandboxes()).get(0).sandbox();
+
+    ProcessHandle.of(pidOf(s)).orElseThrow().destroyForcibly();
+
+    // Not a child of this proxy: the JDK notices its exit by polling, within a few seconds.
+    await().atMost(20, TimeUnit.SECONDS).until(() -> lost.contains(adopted));
+    assertThat(adopted.alive()).isFalse();
+  }
+
+  @Test
+  void close_keepSandboxesOnStop_leavesThemRunning() throws Exception {
+    ProcessBackend backend = keepingBackend();
+    Sandbox s = done(backend.start(envServer()));
+
+    done(backend.close());
+
+    assertThat(backend.keepsSandboxesOnClose()).isTrue();
+    assertThat(running(pidOf(s))).isTrue();
+    assertThat(get(s, 0, "/env.json")).as("still serving after close").contains("AGENTCUBE_SANDBOX_ID");
+    ProcessHandle.of(pidOf(s)).orElseThrow().destroyForcibly();
   }
 }

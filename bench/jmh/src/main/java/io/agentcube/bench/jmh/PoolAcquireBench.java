@@ -77,7 +77,7 @@ public class PoolAcquireBench {
 
   @Benchmark
   public Acquired acquireWarm() {
-    Future<Acquired> f = pools.acquire(definition);
+    Future<Acquired> f = pools.acquire(definition, "bench-session");
     Acquired a = f.result();
     if (a == null || a.launchType() != LaunchType.WARM) {
       misses++;
@@ -128,6 +128,11 @@ public class PoolAcquireBench {
         public boolean alive() {
           return true;
         }
+
+        @Override
+        public String sessionId() {
+          return null;
+        }
       });
     }
 
@@ -137,7 +142,27 @@ public class PoolAcquireBench {
     }
 
     @Override
-    public void onLost(Consumer<Sandbox> handler) { }
+    public Future<Sandbox> claim(Sandbox sandbox, String sessionId, java.time.Instant createdAt) {
+      return Future.succeededFuture(sandbox);
+    }
+
+    @Override
+    public Future<java.util.List<io.agentcube.sandbox.SandboxRecord>> sandboxes() {
+      return Future.succeededFuture(java.util.List.of());
+    }
+
+    @Override
+    public Future<Void> recordActivity(Sandbox sandbox, java.time.Instant lastActivity) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public void addListener(io.agentcube.sandbox.SandboxListener listener) { }
+
+    @Override
+    public boolean keepsSandboxesOnClose() {
+      return false;
+    }
 
     @Override
     public Future<Void> close() {
