@@ -189,6 +189,8 @@ final class ControlPlaneRoutes {
           RuntimeStatus.Condition c = st.readyCondition();
           items.add(new JsonObject()
               .put("kind", d.ref().kind().kind())
+              // the spelling of the file: CodeInterpreterRuntime (the proposal's) lists as CodeInterpreter
+              .put("declaredKind", d.declaredKind())
               .put("namespace", d.ref().namespace())
               .put("name", d.ref().name())
               .put("source", d.source())

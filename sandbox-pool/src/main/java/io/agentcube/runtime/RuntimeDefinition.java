@@ -14,11 +14,13 @@ import java.util.Objects;
  * @param templateHash a short hash over template and ports; equal hashes mean equal sandboxes
  * @param ports at least one; the first is the default target
  * @param source where the definition came from (a file path, or a Kubernetes object), for messages
+ * @param declaredKind the {@code kind} as the document spelled it: {@code ref.kind().kind()}, or an
+ *     alias of it ({@code CodeInterpreterRuntime}); informational, {@link #ref()} is canonical
  */
 public record RuntimeDefinition(RuntimeRef ref, String version, String templateHash,
     List<TargetPort> ports, SandboxTemplate template, Duration sessionTimeout,
     Duration maxSessionDuration, int warmPoolSize, AuthMode authMode, List<String> languages,
-    String source) {
+    String source, String declaredKind) {
 
   public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofMinutes(15);
   public static final Duration DEFAULT_MAX_SESSION_DURATION = Duration.ofHours(8);
@@ -30,12 +32,24 @@ public record RuntimeDefinition(RuntimeRef ref, String version, String templateH
     if (ports.isEmpty()) {
       throw new IllegalArgumentException("a runtime needs at least one port");
     }
+    if (RuntimeKind.fromKind(declaredKind) != ref.kind()) {
+      throw new IllegalArgumentException("declared kind '" + declaredKind + "' is not a spelling of " + ref.kind().kind());
+    }
+  }
+
+  /** A definition declared with the canonical kind name. */
+  public RuntimeDefinition(RuntimeRef ref, String version, String templateHash,
+      List<TargetPort> ports, SandboxTemplate template, Duration sessionTimeout,
+      Duration maxSessionDuration, int warmPoolSize, AuthMode authMode, List<String> languages,
+      String source) {
+    this(ref, version, templateHash, ports, template, sessionTimeout, maxSessionDuration, warmPoolSize,
+        authMode, languages, source, ref.kind().kind());
   }
 
   /** This definition under another version name (the catalog names versions). */
   public RuntimeDefinition withVersion(String name) {
     return new RuntimeDefinition(ref, name, templateHash, ports, template, sessionTimeout,
-        maxSessionDuration, warmPoolSize, authMode, languages, source);
+        maxSessionDuration, warmPoolSize, authMode, languages, source, declaredKind);
   }
 
   /**

@@ -50,7 +50,10 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *
  * <p>Backend-neutral: fields that only one backend uses are read and kept; whether a backend can
  * run a definition is the backend's question ({@code SandboxBackend#problems}). Documents of other
- * kinds are skipped and reported through {@link Result#skipped()}. Stateless and thread-safe.
+ * kinds are skipped and reported through {@link Result#skipped()}. A document of kind
+ * {@code CodeInterpreterRuntime} (the runtime API proposal's name) is read exactly as a
+ * {@code CodeInterpreter}; its definition records the spelling in
+ * {@link RuntimeDefinition#declaredKind()}. Stateless and thread-safe.
  */
 public final class RuntimeParser {
 
@@ -98,12 +101,14 @@ public final class RuntimeParser {
       }
       String prefix = docs.size() > 1 ? "document " + (i + 1) + ": " : "";
       String kind = doc.path("kind").asString("");
+      // The proposal's CodeInterpreterRuntime reads as CodeInterpreter; the definition keeps the spelling.
+      RuntimeKind runtimeKind = RuntimeKind.fromKind(kind);
       List<String> found = new ArrayList<>();
-      switch (kind) {
+      switch (runtimeKind == null ? kind : runtimeKind.kind()) {
         case "AgentRuntime" -> add(runtimes, readDocument(doc, AgentRuntime.class, RuntimeValidation::validate,
             r -> convert(r, source), found));
         case "CodeInterpreter" -> add(runtimes, readDocument(doc, CodeInterpreter.class, RuntimeValidation::validate,
-            c -> convert(c, source), found));
+            c -> convert(c, kind, source), found));
         case "AgentEndpoint" -> add(endpoints, readDocument(doc, AgentEndpoint.class, RuntimeValidation::validate,
             e -> endpoint(RuntimeKind.AGENT_RUNTIME, e.getMetadata(), e.getSpec(), source), found));
         case "CodeInterpreterEndpoint" -> add(endpoints, readDocument(doc, CodeInterpreterEndpoint.class,
@@ -148,7 +153,7 @@ public final class RuntimeParser {
   /** As {@link #toDefinition(CodeInterpreter)}, with {@code source} naming the runtime in messages. */
   public static RuntimeDefinition toDefinition(CodeInterpreter interpreter, String source) {
     requireValid(RuntimeValidation.validate(interpreter), source);
-    return convert(interpreter, source);
+    return convert(interpreter, RuntimeKind.CODE_INTERPRETER.kind(), source);
   }
 
   /**
@@ -200,8 +205,11 @@ public final class RuntimeParser {
         AuthMode.NONE, List.of(), source);
   }
 
-  /** A CodeInterpreter's flat template; no command means the process backend's bundled sandboxd. */
-  private static RuntimeDefinition convert(CodeInterpreter ci, String source) {
+  /**
+   * A CodeInterpreter's flat template; no command means the process backend's bundled sandboxd.
+   * {@code declaredKind} is how the document spelled the kind (see {@link RuntimeKind#fromKind}).
+   */
+  private static RuntimeDefinition convert(CodeInterpreter ci, String declaredKind, String source) {
     CodeInterpreterSpec spec = ci.getSpec();
     CodeInterpreterTemplate t = spec.getTemplate() == null ? new CodeInterpreterTemplate() : spec.getTemplate();
     SandboxTemplate template = new SandboxTemplate(t.getImage(), orEmpty(t.getCommand()), orEmpty(t.getArgs()),
@@ -215,7 +223,7 @@ public final class RuntimeParser {
         duration(spec.getMaxSessionDuration(), CodeInterpreterSpec.DEFAULT_MAX_SESSION_DURATION),
         spec.getWarmPoolSize() == null ? CodeInterpreterSpec.DEFAULT_WARM_POOL_SIZE : spec.getWarmPoolSize(),
         auth == CodeInterpreterSpec.AuthMode.NONE ? AuthMode.NONE : AuthMode.PICOD,
-        orEmpty(spec.getLanguages()), source);
+        orEmpty(spec.getLanguages()), source, declaredKind);
   }
 
   private static EndpointDefinition endpoint(RuntimeKind kind, ObjectMeta meta, EndpointSpec spec, String source) {

@@ -48,6 +48,21 @@ class RuntimeCatalogTest {
     assertThat(entry().generation()).isEqualTo(1);
   }
 
+  /** Issue 14: respelling a code interpreter's kind as the runtime API proposal does is no new version. */
+  @Test
+  void apply_kindRespelledCodeInterpreterRuntime_sameVersionNewSpellingListed() {
+    String doc = "apiVersion: runtime.agentcube.volcano.sh/v1alpha1\nkind: %s\nmetadata: {name: py}\nspec: {}\n";
+    RuntimeDefinition canonical = RuntimeParser.parse(doc.formatted("CodeInterpreter"), "py.yaml").runtimes().get(0);
+    RuntimeDefinition proposal = RuntimeParser.parse(doc.formatted("CodeInterpreterRuntime"), "py.yaml").runtimes().get(0);
+
+    catalog.apply(List.of(canonical), List.of(), d -> false);
+    RuntimeCatalog.Entry e = catalog.apply(List.of(proposal), List.of(), d -> false).runtimes().get(canonical.ref());
+
+    assertThat(e.versions()).singleElement().extracting(RuntimeCatalog.Version::name).isEqualTo("v1");
+    assertThat(e.current().definition().declaredKind()).isEqualTo("CodeInterpreterRuntime");
+    assertThat(catalog.current(RuntimeKind.CODE_INTERPRETER, "default", "py")).isEqualTo(e.current().definition());
+  }
+
   @Test
   void apply_onlyWarmPoolSizeChanged_updatesCurrentVersionInPlace() {
     catalog.apply(List.of(echo("aaa", null, 1)), List.of(), d -> false);

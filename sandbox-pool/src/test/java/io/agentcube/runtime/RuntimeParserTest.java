@@ -209,6 +209,58 @@ class RuntimeParserTest {
     assertThat(d.template().env()).containsEntry("A_SECOND", "$(Z_LAST_ALPHABETICALLY)-a");
   }
 
+  // ---- the runtime API proposal's kind name (issue 14)
+
+  /** {@code doc} with its kind written as the runtime API proposal writes it. */
+  private static String proposalKind(String doc) {
+    assertThat(doc).contains("kind: CodeInterpreter\n");
+    return doc.replace("kind: CodeInterpreter\n", "kind: CodeInterpreterRuntime\n");
+  }
+
+  @Test
+  void parse_codeInterpreterRuntimeKind_sameDefinitionAsCodeInterpreterWithItsSpellingKept() {
+    String spec = """
+        ports: [{port: 5000, pathPrefix: /api}]
+        template:
+          command: [sandboxd]
+          environment: [{name: A, value: "1"}]
+        sessionTimeout: 5m
+        warmPoolSize: 2
+        authMode: none
+        languages: [python]
+        """;
+    RuntimeDefinition canonical = parseOne(interpreter(spec));
+    RuntimeDefinition proposal = parseOne(proposalKind(interpreter(spec)));
+
+    assertThat(proposal.ref()).isEqualTo(new RuntimeRef(RuntimeKind.CODE_INTERPRETER, "default", "python"));
+    assertThat(proposal.declaredKind()).isEqualTo("CodeInterpreterRuntime");
+    assertThat(canonical.declaredKind()).isEqualTo("CodeInterpreter");
+    assertThat(proposal.templateHash()).as("the same template is the same version").isEqualTo(canonical.templateHash());
+    assertThat(proposal).usingRecursiveComparison().ignoringFields("declaredKind").isEqualTo(canonical);
+  }
+
+  /** The code-interpreter documents of {@link #invalidDocuments()} (agents and endpoints have no other spelling). */
+  static Stream<Arguments> invalidCodeInterpreters() {
+    return invalidDocuments().filter(a -> ((String) a.get()[0]).contains("kind: CodeInterpreter\n"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidCodeInterpreters")
+  void parse_invalidCodeInterpreterRuntime_failsAsTheCodeInterpreterWould(String yaml, String expected) {
+    List<String> problems = problemsOf(proposalKind(yaml));
+
+    assertThat(problems).isEqualTo(problemsOf(yaml));
+    assertThat(problems).singleElement().asString().startsWith(expected);
+  }
+
+  @Test
+  void parse_codeInterpreterRuntimeWithWrongApiVersion_failsNamingIt() {
+    String doc = proposalKind(interpreter("")).replace(HEADER, "apiVersion: v1\n");
+
+    assertThat(problemsOf(doc)).containsExactly(
+        "apiVersion: must be runtime.agentcube.volcano.sh/v1alpha1, was 'v1'");
+  }
+
   // ---- files with several documents
 
   @Test
