@@ -238,13 +238,18 @@ public final class AgentCubeProxy {
     return server.listen().mapEmpty();
   }
 
-  /** Every request: invocations straight to the data plane, the rest to the router, metrics around both. */
+  /**
+   * Every request: invocations (either URL shape, parsed once by {@link InvocationTarget}) straight
+   * to the data plane, the rest to the router, metrics around both.
+   */
   private void dispatch(HttpServerRequest req, InvocationHandler invocations, Router router) {
-    Route route = Route.of(req.path());
-    if (route == Route.INVOKE_AGENT_RUNTIME || route == Route.INVOKE_CODE_INTERPRETER) {
-      invocations.handle(req, route); // its Exchange does the metering
+    String path = req.path();
+    InvocationTarget target = InvocationTarget.parse(path);
+    if (target != null) {
+      invocations.handle(req, target); // its Exchange does the metering
       return;
     }
+    Route route = Route.of(path);
     if (requestMetrics) {
       req.response().endHandler(new RequestMeter(req.response(), route, metrics));
     }

@@ -3,24 +3,24 @@ package io.agentcube.proxy;
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
 import io.agentcube.proxy.metrics.ProxyMetrics;
-import io.agentcube.proxy.metrics.Route;
 import io.agentcube.runtime.RuntimeCatalog;
 import io.agentcube.runtime.RuntimeDefinition;
-import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.RuntimeRef;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.session.Session;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
- * The data plane: {@code ANY /v1/namespaces/{ns}/{agent-runtimes|code-interpreters}/{name}/invocations/{path}}.
+ * The data plane: {@code ANY /v1/namespaces/{ns}/{agent-runtimes|code-interpreters}/{name}/invocations/{path}},
+ * and the same under the runtime API proposal's {@code /{agentruntimes|codeinterpreters}/{name}/{path}}
+ * (both parsed by {@link InvocationTarget}, once, before this handler is called).
  *
  * <p>The request path reads top to bottom:
  * <ol>
- *   <li>validate the path (fail fast, 4xx);</li>
+ *   <li>the path is already parsed ({@link InvocationTarget}); only its query is read here;</li>
  *   <li>resolve the session: the {@code x-agentcube-session-id} header names a live one, or its
  *       absence opens a new one (warm sandbox, else one cold start for this session);</li>
- *   <li>forward ({@link Forwarder}): the path after {@code /invocations} and the query (minus
+ *   <li>forward ({@link Forwarder}): the target's forward path and the query (minus
  *       {@code endpoint}) go to the sandbox port with the longest matching {@code pathPrefix},
  *       streamed both ways, WebSocket upgrades included;</li>
  *   <li>answer: every response of a session carries its id; the session stays in flight until the
@@ -33,8 +33,6 @@ import io.vertx.core.http.HttpServerRequest;
 final class InvocationHandler {
 
   static final String SESSION_HEADER = "x-agentcube-session-id";
-  private static final String PREFIX = "/v1/namespaces/";
-  private static final String INVOCATIONS = "/invocations";
 
   private final RuntimeCatalog runtimes;
   private final SessionRouter sessions;
@@ -49,25 +47,17 @@ final class InvocationHandler {
     this.metrics = requestMetrics;
   }
 
-  /** The parsed invocation path. */
-  private record Target(RuntimeKind kind, String namespace, String name, String forwardPath) {}
-
-  void handle(HttpServerRequest req, Route route) {
+  /** Serves one invocation; {@code target} is {@code req}'s path, parsed by the dispatcher. */
+  void handle(HttpServerRequest req, InvocationTarget target) {
     req.pause();
-    Exchange exchange = new Exchange(req, route, metrics, sessions);
-    Target target = parse(req.path());
-    if (target == null) {
-      reject(exchange, AgentCubeException.stackless(ErrorCode.NOT_FOUND,
-          "not an invocation path: expected /v1/namespaces/{namespace}/{agent-runtimes|code-interpreters}/{name}/invocations/..."));
-      return;
-    }
+    Exchange exchange = new Exchange(req, target.route(), metrics, sessions);
     String query = req.query();
     String endpoint = null;
     if (query != null && query.contains("endpoint=")) {
       endpoint = QueryStrings.get(query, "endpoint");
       query = QueryStrings.remove(query, "endpoint");
     }
-    String uri = query == null || query.isEmpty() ? target.forwardPath : target.forwardPath + '?' + query;
+    String uri = query == null || query.isEmpty() ? target.forwardPath() : target.forwardPath() + '?' + query;
 
     String sessionId = req.getHeader(SESSION_HEADER);
     if (sessionId != null) {
@@ -79,34 +69,34 @@ final class InvocationHandler {
         return;
       }
       RuntimeRef ref = session.binding().definition().ref();
-      if (ref.kind() != target.kind || !ref.namespace().equals(target.namespace)
-          || !ref.name().equals(target.name)) {
+      if (ref.kind() != target.kind() || !ref.namespace().equals(target.namespace())
+          || !ref.name().equals(target.name())) {
         sessions.finish(session);
         reject(exchange, AgentCubeException.stackless(ErrorCode.SESSION_NOT_FOUND,
-            "session " + sessionId + " is not a session of " + target.kind.kind() + " "
-                + target.namespace + "/" + target.name));
+            "session " + sessionId + " is not a session of " + target.kind().kind() + " "
+                + target.namespace() + "/" + target.name()));
         return;
       }
-      forward(exchange, session, uri, target.forwardPath);
+      forward(exchange, session, uri, target.forwardPath());
       return;
     }
 
-    RuntimeDefinition definition = runtimes.current(target.kind, target.namespace, target.name);
+    RuntimeDefinition definition = runtimes.current(target.kind(), target.namespace(), target.name());
     if (definition == null) {
       reject(exchange, AgentCubeException.stackless(ErrorCode.RUNTIME_NOT_FOUND,
-          target.kind.kind() + " " + target.namespace + "/" + target.name + " not found"));
+          target.kind().kind() + " " + target.namespace() + "/" + target.name() + " not found"));
       return;
     }
     if (endpoint != null) {
       try {
-        definition = runtimes.throughEndpoint(target.kind, target.namespace, target.name, endpoint);
+        definition = runtimes.throughEndpoint(target.kind(), target.namespace(), target.name(), endpoint);
       } catch (AgentCubeException e) {
         reject(exchange, e);
         return;
       }
     }
     sessions.open(definition).onComplete(ar ->
-        opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath));
+        opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath()));
   }
 
   /**
@@ -142,38 +132,5 @@ final class InvocationHandler {
       }
     }
     ApiErrors.send(req.response(), error);
-  }
-
-  /**
-   * Parses {@code /v1/namespaces/{ns}/{kind}/{name}/invocations[/rest]} without regular
-   * expressions; {@code null} when the path has another shape.
-   */
-  private static Target parse(String path) {
-    if (!path.startsWith(PREFIX)) {
-      return null;
-    }
-    int nsEnd = path.indexOf('/', PREFIX.length());
-    if (nsEnd <= PREFIX.length()) {
-      return null;
-    }
-    int kindEnd = path.indexOf('/', nsEnd + 1);
-    if (kindEnd < 0) {
-      return null;
-    }
-    RuntimeKind kind = RuntimeKind.fromPathSegment(path.substring(nsEnd + 1, kindEnd));
-    int nameEnd = path.indexOf('/', kindEnd + 1);
-    if (kind == null || nameEnd <= kindEnd + 1 || !path.startsWith(INVOCATIONS, nameEnd)) {
-      return null;
-    }
-    int restStart = nameEnd + INVOCATIONS.length();
-    String rest;
-    if (restStart == path.length()) {
-      rest = "/";
-    } else if (path.charAt(restStart) == '/') {
-      rest = path.substring(restStart);
-    } else {
-      return null;
-    }
-    return new Target(kind, path.substring(PREFIX.length(), nsEnd), path.substring(kindEnd + 1, nameEnd), rest);
   }
 }

@@ -22,12 +22,13 @@ public enum Route {
     return tag;
   }
 
-  /** Classifies a request path without allocating. */
+  /**
+   * Classifies a request path that is not an invocation, without allocating. Invocations are
+   * recognised by parsing their path ({@code InvocationTarget}, which gives them their
+   * {@code invoke_*} route); whatever else is under {@code /v1/namespaces/} is {@link #RUNTIMES}.
+   */
   public static Route of(String path) {
     if (path.startsWith("/v1/namespaces/")) {
-      if (path.contains("/invocations")) {
-        return path.contains("/code-interpreters/") ? INVOKE_CODE_INTERPRETER : INVOKE_AGENT_RUNTIME;
-      }
       return RUNTIMES;
     }
     if (path.startsWith("/v1/sessions")) {
