@@ -15,6 +15,7 @@ import io.agentcube.runtime.RuntimeCatalog;
 import io.agentcube.runtime.RuntimeFiles;
 import io.agentcube.sandbox.PoolOptions;
 import io.agentcube.sandbox.SandboxBackend;
+import io.agentcube.sandbox.LocalSandboxPools;
 import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.sandbox.process.ProcessBackend;
 import io.agentcube.sandbox.process.ProcessBackendOptions;
@@ -119,7 +120,7 @@ public final class AgentCubeProxy {
       return createBackend();
     }).compose(b -> {
       backend = b;
-      pools = new SandboxPools(backend, vertx, poolOptions(), metrics, Clock.systemUTC());
+      pools = new LocalSandboxPools(backend, vertx, poolOptions(), metrics, Clock.systemUTC());
       sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
           config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
           ticker, Clock.systemUTC(), scheduler, pools, backend, metrics, tokens);

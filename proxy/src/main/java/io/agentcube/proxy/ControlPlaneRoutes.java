@@ -10,7 +10,7 @@ import io.agentcube.runtime.RuntimeStatus;
 import io.agentcube.runtime.TargetPort;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxPools;
-import io.agentcube.sandbox.WarmPool;
+import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.session.Session;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
@@ -183,7 +183,7 @@ final class ControlPlaneRoutes {
         .sorted(Comparator.comparing((RuntimeCatalog.Entry e) -> e.ref().kind()).thenComparing(e -> e.ref().name()))
         .forEach(e -> {
           RuntimeDefinition d = e.current().definition();
-          WarmPool pool = pools.pool(d);
+          SandboxPools.PoolView pool = pools.pool(d);
           RuntimeStatus st = RuntimeStatus.compute(e, pool == null ? 0 : pool.ready(),
               pool == null ? "no warm pool" : pool.lastStartError(), active.getOrDefault(e.ref(), 0));
           RuntimeStatus.Condition c = st.readyCondition();

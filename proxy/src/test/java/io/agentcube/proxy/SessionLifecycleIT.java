@@ -48,7 +48,7 @@ class SessionLifecycleIT {
 
   private WarmPool pool() {
     RuntimeDefinition echo = f.proxy.runtimes().current(RuntimeKind.AGENT_RUNTIME, "default", "echo");
-    return f.proxy.pools().pool(echo);
+    return (WarmPool) f.proxy.pools().pool(echo);
   }
 
   private static boolean alive(long pid) {

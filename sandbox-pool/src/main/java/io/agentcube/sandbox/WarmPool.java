@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * Thread-safe: state is guarded by {@code this}; no lock is held while calling the backend, the
  * limiter or completing a promise. Returned futures complete on any thread.
  */
-public final class WarmPool {
+public final class WarmPool implements SandboxPools.PoolView {
 
   private static final Logger log = LoggerFactory.getLogger(WarmPool.class);
 
@@ -63,16 +63,19 @@ public final class WarmPool {
     this.options = options;
   }
 
+  @Override
   public RuntimeDefinition definition() {
     return definition;
   }
 
   /** The size the pool keeps. */
+  @Override
   public int desired() {
     return definition.warmPoolSize();
   }
 
   /** Ready, unbound sandboxes now. */
+  @Override
   public synchronized int ready() {
     return ready.size();
   }
@@ -83,6 +86,7 @@ public final class WarmPool {
   }
 
   /** Why the latest start failed, or {@code null} when the latest start succeeded. */
+  @Override
   public synchronized String lastStartError() {
     return lastStartError;
   }

@@ -36,7 +36,7 @@ class WarmPoolTest {
   private Vertx vertx;
   private final FakeBackend backend = new FakeBackend();
   private final List<String> poolEvents = new CopyOnWriteArrayList<>();
-  private SandboxPools pools;
+  private LocalSandboxPools pools;
 
   @BeforeEach
   void setUp() {
@@ -51,24 +51,24 @@ class WarmPoolTest {
     vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  private SandboxPools pools(int maxConcurrentStarts, int maxColdStartQueue, Duration startTimeout,
+  private LocalSandboxPools pools(int maxConcurrentStarts, int maxColdStartQueue, Duration startTimeout,
       Duration refillBackoffMax) {
-    pools = new SandboxPools(backend, vertx, new PoolOptions(maxConcurrentStarts, maxColdStartQueue,
+    pools = new LocalSandboxPools(backend, vertx, new PoolOptions(maxConcurrentStarts, maxColdStartQueue,
         startTimeout, Duration.ofSeconds(3), refillBackoffMax), new SandboxPools.Listener() {
           @Override
-          public void poolOpened(WarmPool pool) {
+          public void poolOpened(SandboxPools.PoolView pool) {
             poolEvents.add("opened " + pool.definition().ref().name() + "#" + pool.definition().templateHash());
           }
 
           @Override
-          public void poolClosed(WarmPool pool) {
+          public void poolClosed(SandboxPools.PoolView pool) {
             poolEvents.add("closed " + pool.definition().ref().name() + "#" + pool.definition().templateHash());
           }
         });
     return pools;
   }
 
-  private SandboxPools pools() {
+  private LocalSandboxPools pools() {
     return pools(10, 100, LONG, LONG);
   }
 

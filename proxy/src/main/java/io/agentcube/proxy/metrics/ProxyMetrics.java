@@ -2,7 +2,7 @@ package io.agentcube.proxy.metrics;
 
 import io.agentcube.sandbox.LaunchType;
 import io.agentcube.sandbox.SandboxPools;
-import io.agentcube.sandbox.WarmPool;
+import io.agentcube.sandbox.SandboxPools.PoolView;
 import io.agentcube.session.EndReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -36,7 +36,7 @@ public final class ProxyMetrics implements SandboxPools.Listener {
   private final EnumMap<LaunchType, Timer> startDurations = new EnumMap<>(LaunchType.class);
   private final EnumMap<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
   private final Map<String, Counter> upstreamErrors = new ConcurrentHashMap<>();
-  private final Map<WarmPool, List<Meter>> poolMeters = new ConcurrentHashMap<>();
+  private final Map<PoolView, List<Meter>> poolMeters = new ConcurrentHashMap<>();
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -125,21 +125,21 @@ public final class ProxyMetrics implements SandboxPools.Listener {
   }
 
   @Override
-  public void poolOpened(WarmPool pool) {
+  public void poolOpened(PoolView pool) {
     String runtime = pool.definition().label();
     String version = pool.definition().version();
     String kind = pool.definition().ref().kind().kind();
-    Meter ready = Gauge.builder("agentcube.warm.pool.ready", pool, WarmPool::ready)
+    Meter ready = Gauge.builder("agentcube.warm.pool.ready", pool, PoolView::ready)
         .description("Ready, unbound sandboxes in the warm pool")
         .tags("runtime", runtime, "version", version, "kind", kind).register(registry);
-    Meter desired = Gauge.builder("agentcube.warm.pool.desired", pool, WarmPool::desired)
+    Meter desired = Gauge.builder("agentcube.warm.pool.desired", pool, PoolView::desired)
         .description("warmPoolSize of the runtime version")
         .tags("runtime", runtime, "version", version, "kind", kind).register(registry);
     poolMeters.put(pool, List.of(ready, desired));
   }
 
   @Override
-  public void poolClosed(WarmPool pool) {
+  public void poolClosed(PoolView pool) {
     List<Meter> meters = poolMeters.remove(pool);
     if (meters != null) {
       meters.forEach(registry::remove);

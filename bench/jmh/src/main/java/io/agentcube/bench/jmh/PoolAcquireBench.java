@@ -54,7 +54,7 @@ public class PoolAcquireBench {
         "v1", "bench0", List.of(new TargetPort("http", 8080, TargetPort.Protocol.HTTP, "/")),
         new SandboxTemplate(null, List.of("true"), List.of(), Map.of(), null),
         Duration.ofMinutes(15), Duration.ofHours(8), 4, AuthMode.NONE, List.of(), "jmh");
-    pools = new SandboxPools(new InMemoryBackend(), vertx,
+    pools = new LocalSandboxPools(new InMemoryBackend(), vertx,
         new PoolOptions(4, 256, Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofSeconds(30)),
         new SandboxPools.Listener() {
           @Override
