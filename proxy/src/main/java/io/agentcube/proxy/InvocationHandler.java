@@ -64,20 +64,19 @@ final class InvocationHandler {
       Session<Sandbox> session;
       try {
         session = sessions.begin(sessionId);
-      } catch (AgentCubeException e) {
-        reject(exchange, e);
+      } catch (AgentCubeException miss) {
+        // Not known here: where sandboxes are shared it may be another replica's session that
+        // the watch has not shown yet (one lookup); otherwise this fails with the miss at once.
+        sessions.lookup(sessionId, miss).onComplete(ar -> {
+          if (ar.failed()) {
+            reject(exchange, ar.cause());
+          } else {
+            continueSession(exchange, ar.result(), target, uri);
+          }
+        });
         return;
       }
-      RuntimeRef ref = session.binding().definition().ref();
-      if (ref.kind() != target.kind() || !ref.namespace().equals(target.namespace())
-          || !ref.name().equals(target.name())) {
-        sessions.finish(session);
-        reject(exchange, AgentCubeException.stackless(ErrorCode.SESSION_NOT_FOUND,
-            "session " + sessionId + " is not a session of " + target.kind().kind() + " "
-                + target.namespace() + "/" + target.name()));
-        return;
-      }
-      forward(exchange, session, uri, target.forwardPath());
+      continueSession(exchange, session, target, uri);
       return;
     }
 
@@ -97,6 +96,21 @@ final class InvocationHandler {
     }
     sessions.open(definition).onComplete(ar ->
         opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath()));
+  }
+
+  /** A request of an existing session, begun: forwarded if the session is one of the target's. */
+  private void continueSession(Exchange exchange, Session<Sandbox> session, InvocationTarget target,
+      String uri) {
+    RuntimeRef ref = session.binding().definition().ref();
+    if (ref.kind() != target.kind() || !ref.namespace().equals(target.namespace())
+        || !ref.name().equals(target.name())) {
+      sessions.finish(session);
+      reject(exchange, AgentCubeException.stackless(ErrorCode.SESSION_NOT_FOUND,
+          "session " + session.id() + " is not a session of " + target.kind().kind() + " "
+              + target.namespace() + "/" + target.name()));
+      return;
+    }
+    forward(exchange, session, uri, target.forwardPath());
   }
 
   /**

@@ -71,6 +71,8 @@ public final class SessionRouter implements SandboxListener {
   private final Map<String, String> bySandbox = new ConcurrentHashMap<>();
   /** Last activity sent to the backend, per live session; removed when the session ends. */
   private final Map<String, Instant> flushed = new ConcurrentHashMap<>();
+  /** Sandboxes whose session another process ended (and stops); an entry lives for one end. */
+  private final java.util.Set<String> stoppedElsewhere = ConcurrentHashMap.newKeySet();
 
   public SessionRouter(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
       SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics, PicodTokens tokens) {
@@ -81,6 +83,7 @@ public final class SessionRouter implements SandboxListener {
     this.store = new SessionStore<>(options, ticker, clock, scheduler, backend.expiryAuthority(),
         this::sessionEnded);
     backend.addListener(this);
+    backend.expiryAuthority().onChange(store::authorityChanged);
   }
 
   /**
@@ -96,13 +99,8 @@ public final class SessionRouter implements SandboxListener {
           store.remember(r.sessionId(), EndReason.SANDBOX_LOST);
           continue;
         }
-        Sandbox sandbox = r.sandbox();
-        RuntimeDefinition d = sandbox.definition();
-        bySandbox.put(sandbox.id(), r.sessionId());
-        Session<Sandbox> s = store.restore(r.sessionId(), sandbox, r.createdAt(), r.lastActivity(),
-            d.sessionTimeout(), d.maxSessionDuration());
-        flushed.put(s.id(), r.lastActivity());
-        if (d.authMode() == AuthMode.PICOD) {
+        Session<Sandbox> s = adopt(r);
+        if (r.sandbox().definition().authMode() == AuthMode.PICOD) {
           signing.add(tokens.issue(s.id()));
         }
         restored++;
@@ -181,9 +179,19 @@ public final class SessionRouter implements SandboxListener {
   private Session<Sandbox> bind(String id, Acquired acquired, RuntimeDefinition definition) {
     Sandbox sandbox = acquired.sandbox();
     bySandbox.put(sandbox.id(), id);
-    Session<Sandbox> session = store.create(id, sandbox, acquired.boundAt(),
-        definition.sessionTimeout(), definition.maxSessionDuration(), true);
-    flushed.put(id, session.lastActivity());
+    Session<Sandbox> session;
+    try {
+      session = store.create(id, sandbox, acquired.boundAt(), definition.sessionTimeout(),
+          definition.maxSessionDuration(), true);
+      flushed.put(id, session.lastActivity());
+    } catch (IllegalStateException collision) {
+      // A shared backend's watch showed our own claim before this bind and the session was
+      // restored from it (the create gave its place back): it is this session.
+      session = store.begin(id);
+      if (session == null) {
+        throw notFound(id);
+      }
+    }
     if (!sandbox.alive()) {
       // Died between acquire and bind: the loss report may have come before the mapping.
       store.end(session.id(), EndReason.SANDBOX_LOST);
@@ -259,6 +267,53 @@ public final class SessionRouter implements SandboxListener {
     return SessionIds.isWellFormed(id) && store.end(id, EndReason.DELETED);
   }
 
+  /** Another replica's session, seen by the shared backend: served here from now on too. */
+  @Override
+  public void found(SandboxRecord r) {
+    adopt(r);
+  }
+
+  /** Restores the session of {@code r} here; idempotent (a live session is kept as it is). */
+  private Session<Sandbox> adopt(SandboxRecord r) {
+    Sandbox sandbox = r.sandbox();
+    RuntimeDefinition d = sandbox.definition();
+    Session<Sandbox> s = store.restore(r.sessionId(), sandbox, r.createdAt(), r.lastActivity(),
+        d.sessionTimeout(), d.maxSessionDuration());
+    if (s.binding() == sandbox) {
+      bySandbox.put(sandbox.id(), s.id());
+      flushed.putIfAbsent(s.id(), r.lastActivity());
+    }
+    return s;
+  }
+
+  @Override
+  public void endedElsewhere(Sandbox sandbox, EndReason reason) {
+    String sessionId = bySandbox.get(sandbox.id());
+    if (sessionId != null) {
+      stoppedElsewhere.add(sandbox.id());
+      store.end(sessionId, reason);
+    }
+  }
+
+  /**
+   * After {@link #begin} failed with {@code miss}: where sandboxes are shared, a session this
+   * replica has not heard of yet (a request that beat the watch event) is looked up once at the
+   * backend, restored, and begun. Completes on the caller's context, with {@code miss} when there
+   * is nothing to find.
+   */
+  public Future<Session<Sandbox>> lookup(String id, AgentCubeException miss) {
+    if (miss.code() != ErrorCode.SESSION_NOT_FOUND || store.endedReason(id) != null) {
+      return Future.failedFuture(miss);
+    }
+    return onCallerContext(backend.find(id).map(r -> {
+      if (r == null || r.sandbox() == null) {
+        throw miss;
+      }
+      adopt(r);
+      return begin(id);
+    }));
+  }
+
   /** Ends the session of a sandbox that died under it (as reported by the backend or a forward). */
   @Override
   public void lost(Sandbox sandbox) {
@@ -277,7 +332,10 @@ public final class SessionRouter implements SandboxListener {
     flushed.remove(session.id());
     tokens.forget(session.id());
     metrics.sessionEnded(reason);
-    backend.stop(sandbox).onFailure(e ->
+    if (stoppedElsewhere.remove(sandbox.id())) {
+      return; // the process that ended it stops it
+    }
+    backend.stop(sandbox, reason).onFailure(e ->
         log.warn("sandbox stop failed sandbox={} cause={}", sandbox.id(), e.getMessage()));
   }
 

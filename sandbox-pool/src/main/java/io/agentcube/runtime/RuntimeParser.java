@@ -11,6 +11,10 @@ import io.agentcube.runtime.api.EndpointSpec;
 import io.agentcube.runtime.api.RuntimeApi;
 import io.agentcube.runtime.api.TargetPortSpec;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -194,8 +198,15 @@ public final class RuntimeParser {
   private static RuntimeDefinition convert(AgentRuntime r, String source) {
     AgentRuntimeSpec spec = r.getSpec();
     Container c = spec.getPodTemplate().getSpec().getContainers().get(0);
+    PodTemplateSpec pod = new PodTemplateSpecBuilder()
+        .withNewMetadata()
+          .withLabels(spec.getPodTemplate().getLabels())
+          .withAnnotations(spec.getPodTemplate().getAnnotations())
+        .endMetadata()
+        .withSpec(new PodSpecBuilder(spec.getPodTemplate().getSpec()).build())
+        .build();
     SandboxTemplate template = new SandboxTemplate(c.getImage(), orEmpty(c.getCommand()), orEmpty(c.getArgs()),
-        env(c.getEnv()), c.getWorkingDir());
+        env(c.getEnv()), c.getWorkingDir(), pod);
     List<TargetPortSpec> ports = spec.getTargetPort() == null ? AgentRuntimeSpec.DEFAULT_PORTS : spec.getTargetPort();
     return new RuntimeDefinition(ref(RuntimeKind.AGENT_RUNTIME, r.getMetadata()), version(r.getMetadata()),
         hash(spec.getPodTemplate(), ports), ports(ports), template,
@@ -212,9 +223,9 @@ public final class RuntimeParser {
   private static RuntimeDefinition convert(CodeInterpreter ci, String declaredKind, String source) {
     CodeInterpreterSpec spec = ci.getSpec();
     CodeInterpreterTemplate t = spec.getTemplate() == null ? new CodeInterpreterTemplate() : spec.getTemplate();
-    SandboxTemplate template = new SandboxTemplate(t.getImage(), orEmpty(t.getCommand()), orEmpty(t.getArgs()),
-        env(t.getEnvironment()), t.getWorkingDir());
     List<TargetPortSpec> ports = spec.getPorts() == null ? CodeInterpreterSpec.DEFAULT_PORTS : spec.getPorts();
+    SandboxTemplate template = new SandboxTemplate(t.getImage(), orEmpty(t.getCommand()), orEmpty(t.getArgs()),
+        env(t.getEnvironment()), t.getWorkingDir(), pod(t, ports(ports)));
     CodeInterpreterSpec.AuthMode auth = spec.getAuthMode() == null ? CodeInterpreterSpec.DEFAULT_AUTH_MODE
         : spec.getAuthMode();
     return new RuntimeDefinition(ref(RuntimeKind.CODE_INTERPRETER, ci.getMetadata()), version(ci.getMetadata()),
@@ -224,6 +235,35 @@ public final class RuntimeParser {
         spec.getWarmPoolSize() == null ? CodeInterpreterSpec.DEFAULT_WARM_POOL_SIZE : spec.getWarmPoolSize(),
         auth == CodeInterpreterSpec.AuthMode.NONE ? AuthMode.NONE : AuthMode.PICOD,
         orEmpty(spec.getLanguages()), source, declaredKind);
+  }
+
+  /**
+   * The pod a CodeInterpreter's flat template describes: one container named {@code sandbox} with
+   * the image, pull policy, command, args, environment (as declared, {@code valueFrom} included),
+   * resources, working directory and a container port per target port; the pod's runtime class,
+   * pull secrets, labels and annotations.
+   */
+  private static PodTemplateSpec pod(CodeInterpreterTemplate t, List<TargetPort> ports) {
+    ContainerBuilder c = new ContainerBuilder()
+        .withName("sandbox")
+        .withImage(t.getImage())
+        .withImagePullPolicy(t.getImagePullPolicy())
+        .withCommand(orEmpty(t.getCommand()))
+        .withArgs(orEmpty(t.getArgs()))
+        .withEnv(t.getEnvironment() == null ? List.of() : t.getEnvironment())
+        .withResources(t.getResources())
+        .withWorkingDir(t.getWorkingDir());
+    for (TargetPort p : ports) {
+      c.addNewPort().withName(p.name()).withContainerPort(p.port()).withProtocol("TCP").endPort();
+    }
+    return new PodTemplateSpecBuilder()
+        .withNewMetadata().withLabels(t.getLabels()).withAnnotations(t.getAnnotations()).endMetadata()
+        .withNewSpec()
+          .withRuntimeClassName(t.getRuntimeClassName())
+          .withImagePullSecrets(t.getImagePullSecrets() == null ? List.of() : t.getImagePullSecrets())
+          .withContainers(c.build())
+        .endSpec()
+        .build();
   }
 
   private static EndpointDefinition endpoint(RuntimeKind kind, ObjectMeta meta, EndpointSpec spec, String source) {

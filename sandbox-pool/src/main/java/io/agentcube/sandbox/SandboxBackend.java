@@ -73,6 +73,24 @@ public interface SandboxBackend {
    */
   Future<Void> recordActivity(Sandbox sandbox, Instant lastActivity);
 
+  /**
+   * The sandbox bound to session {@code sessionId} that this process has not heard of yet (a
+   * request that beat the watch event): one lookup at the shared store. Completes with
+   * {@code null} when there is none, or where sandboxes are not shared (the default).
+   */
+  default Future<SandboxRecord> find(String sessionId) {
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Stops {@code sandbox} because its session ended for {@code reason}, saying why to the other
+   * processes that share it ({@link SandboxListener#endedElsewhere}). Where nothing is shared this
+   * is {@link #stop}.
+   */
+  default Future<Void> stop(Sandbox sandbox, io.agentcube.session.EndReason reason) {
+    return stop(sandbox);
+  }
+
   /** Adds a listener told of sandbox events (see {@link SandboxListener}). */
   void addListener(SandboxListener listener);
 

@@ -27,6 +27,12 @@ public interface ExpiryAuthority {
    */
   Instant activityElsewhere(String id);
 
+  /**
+   * Registers {@code onChange}, run (on any thread) when {@link #endsIdleSessions()} changes, so
+   * the store can re-arm its timers. The default never changes.
+   */
+  default void onChange(Runnable onChange) {}
+
   /** This process alone: it judges idleness from its own memory. */
   ExpiryAuthority LOCAL = new ExpiryAuthority() {
     @Override

@@ -1,11 +1,7 @@
 package io.agentcube.sandbox.process;
 
-import io.agentcube.runtime.AuthMode;
 import io.agentcube.runtime.RuntimeDefinition;
-import io.agentcube.runtime.RuntimeKind;
-import io.agentcube.runtime.RuntimeRef;
-import io.agentcube.runtime.SandboxTemplate;
-import io.agentcube.runtime.TargetPort;
+import io.agentcube.sandbox.DefinitionCodec;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -13,11 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -77,7 +71,7 @@ record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start,
         .put("sandboxId", sandboxId)
         .put("name", name)
         .put("ports", new JsonArray(new ArrayList<>(ports)))
-        .put("definition", encode(definition));
+        .put("definition", DefinitionCodec.encode(definition));
     if (sessionId != null) {
       json.put("session", new JsonObject().put("id", sessionId)
           .put("createdAt", sessionCreated.toString())
@@ -103,7 +97,7 @@ record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start,
       json.getJsonArray("ports", new JsonArray()).forEach(p -> ports.add(((Number) p).intValue()));
       return Optional.of(new SandboxMarker(owner.getLong("pid", -1L), instant(owner.getString("start")),
           process.getLong("pid", -1L), instant(process.getString("start")),
-          json.getString("sandboxId"), json.getString("name"), decode(json.getJsonObject("definition")),
+          json.getString("sandboxId"), json.getString("name"), DefinitionCodec.decode(json.getJsonObject("definition")),
           ports, session == null ? null : session.getString("id"),
           session == null ? null : instant(session.getString("createdAt")),
           session == null ? null : instant(session.getString("lastActivity"))));
@@ -127,44 +121,6 @@ record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start,
 
   private static JsonObject process(long pid, Instant start) {
     return new JsonObject().put("pid", pid).put("start", start == null ? null : start.toString());
-  }
-
-  private static JsonObject encode(RuntimeDefinition d) {
-    JsonArray ports = new JsonArray();
-    for (TargetPort p : d.ports()) {
-      ports.add(new JsonObject().put("name", p.name()).put("port", p.port())
-          .put("protocol", p.protocol().name()).put("pathPrefix", p.pathPrefix()));
-    }
-    return new JsonObject()
-        .put("kind", d.ref().kind().name())
-        .put("namespace", d.ref().namespace())
-        .put("name", d.ref().name())
-        .put("version", d.version())
-        .put("templateHash", d.templateHash())
-        .put("ports", ports)
-        .put("sessionTimeoutMs", d.sessionTimeout().toMillis())
-        .put("maxSessionDurationMs", d.maxSessionDuration().toMillis())
-        .put("authMode", d.authMode().name())
-        .put("languages", new JsonArray(new ArrayList<>(d.languages())))
-        .put("source", d.source());
-  }
-
-  /** What serving needs of a version; the template is empty (a restored sandbox never restarts). */
-  private static RuntimeDefinition decode(JsonObject j) {
-    List<TargetPort> ports = new ArrayList<>();
-    for (Object o : j.getJsonArray("ports")) {
-      JsonObject p = (JsonObject) o;
-      ports.add(new TargetPort(p.getString("name"), p.getInteger("port"),
-          TargetPort.Protocol.valueOf(p.getString("protocol")), p.getString("pathPrefix")));
-    }
-    List<String> languages = new ArrayList<>();
-    j.getJsonArray("languages", new JsonArray()).forEach(l -> languages.add((String) l));
-    return new RuntimeDefinition(
-        new RuntimeRef(RuntimeKind.valueOf(j.getString("kind")), j.getString("namespace"), j.getString("name")),
-        j.getString("version"), j.getString("templateHash"), ports,
-        new SandboxTemplate(null, List.of(), List.of(), Map.of(), null),
-        Duration.ofMillis(j.getLong("sessionTimeoutMs")), Duration.ofMillis(j.getLong("maxSessionDurationMs")),
-        0, AuthMode.valueOf(j.getString("authMode")), languages, j.getString("source"));
   }
 
   private static Optional<ProcessHandle> matches(long pid, Instant start) {
