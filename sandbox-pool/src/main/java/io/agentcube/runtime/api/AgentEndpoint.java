@@ -21,9 +21,16 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Plural("agentendpoints")
 @Singular("agentendpoint")
 @ShortNames("aep")
-@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.target", type = Type.STRING)
-@AdditionalPrinterColumn(name = "Version", jsonPath = ".spec.version", type = Type.STRING)
-@AdditionalPrinterColumn(name = "Resolved", jsonPath = ".status.resolvedVersion", type = Type.STRING)
+// kubectl get shows these after NAME in the order of their jsonPath (fabric8's generator sorts
+// them): AGE TARGET VERSION READY RESOLVED.
+@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.target", type = Type.STRING,
+    getDescription = "The runtime this endpoint names.")
+@AdditionalPrinterColumn(name = "Version", jsonPath = ".spec.version", type = Type.STRING,
+    getDescription = "The pinned version; empty follows the runtime's default.")
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",
+    type = Type.STRING, getDescription = "The Ready condition: the target and its version exist.")
+@AdditionalPrinterColumn(name = "Resolved", jsonPath = ".status.resolvedVersion", type = Type.STRING,
+    getDescription = "The version requests through this endpoint get.")
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
 public class AgentEndpoint extends CustomResource<EndpointSpec, EndpointStatus> implements Namespaced {
 }

@@ -21,10 +21,18 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Plural("codeinterpreters")
 @Singular("codeinterpreter")
 @ShortNames("ci")
-@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.ready", type = Type.BOOLEAN)
-@AdditionalPrinterColumn(name = "Default Version", jsonPath = ".status.defaultVersion", type = Type.STRING)
-@AdditionalPrinterColumn(name = "Warm Ready", jsonPath = ".status.warmPool.ready", type = Type.INTEGER)
-@AdditionalPrinterColumn(name = "Warm Desired", jsonPath = ".status.warmPool.desired", type = Type.INTEGER)
+// kubectl get shows these after NAME in the order of their jsonPath (fabric8's generator sorts
+// them), so AGE comes first: AGE SESSIONS DEFAULT READY DESIRED WARM.
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.ready", type = Type.BOOLEAN,
+    getDescription = "Whether new sessions can be served.")
+@AdditionalPrinterColumn(name = "Default", jsonPath = ".status.defaultVersion", type = Type.STRING,
+    getDescription = "The version new sessions get.")
+@AdditionalPrinterColumn(name = "Warm", jsonPath = ".status.warmPool.ready", type = Type.INTEGER,
+    getDescription = "Warm sandboxes ready and unclaimed.")
+@AdditionalPrinterColumn(name = "Desired", jsonPath = ".status.warmPool.desired", type = Type.INTEGER,
+    getDescription = "Warm sandboxes wanted.")
+@AdditionalPrinterColumn(name = "Sessions", jsonPath = ".status.activeSessions", type = Type.INTEGER,
+    getDescription = "Sessions currently open.")
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
 public class CodeInterpreter extends CustomResource<CodeInterpreterSpec, RuntimeStatus> implements Namespaced {
 }
