@@ -6,19 +6,12 @@ import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
 import io.agentcube.proxy.auth.PicodTokens;
 import io.agentcube.proxy.config.ProxyConfig;
-import io.agentcube.runtime.AuthMode;
-import java.util.Map;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
-import io.agentcube.runtime.RuntimeFiles;
 import io.agentcube.runtime.RuntimeCatalog;
-import io.agentcube.runtime.RuntimeFiles;
 import io.agentcube.sandbox.PoolOptions;
 import io.agentcube.sandbox.SandboxBackend;
-import io.agentcube.sandbox.LocalSandboxPools;
 import io.agentcube.sandbox.SandboxPools;
-import io.agentcube.sandbox.process.ProcessBackend;
-import io.agentcube.sandbox.process.ProcessBackendOptions;
 import io.agentcube.session.SessionStoreOptions;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -65,6 +58,7 @@ public final class AgentCubeProxy {
   private final AtomicBoolean closing = new AtomicBoolean();
   private final boolean requestMetrics;
   private PicodTokens tokens;
+  private Platform platform;
   private SandboxBackend backend;
   private SandboxPools pools;
   private SessionRouter sessions;
@@ -109,18 +103,13 @@ public final class AgentCubeProxy {
   }
 
   private Future<Void> doStart(Ticker ticker, Scheduler scheduler) {
-    return vertx.executeBlocking(() -> {
-      String keyFile = config.string("auth.picod.privateKeyFile");
-      // Without a configured key the generated one lives in the state directory, so that
-      // sandboxes adopted after a restart still accept the proxy's tokens.
-      return PicodTokens.create(vertx, keyFile.isEmpty() ? null : Path.of(keyFile),
-          stateDir().resolve("picod-signing-key.pem"), config.duration("auth.picod.tokenTtl"));
+    return Platform.create(config, vertx, () -> tokens).compose(p -> {
+      platform = p;
+      backend = p.backend();
+      return p.tokens();
     }).compose(t -> {
       tokens = t;
-      return createBackend();
-    }).compose(b -> {
-      backend = b;
-      pools = new LocalSandboxPools(backend, vertx, poolOptions(), metrics, Clock.systemUTC());
+      pools = platform.pools(poolOptions(), metrics);
       sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
           config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
           ticker, Clock.systemUTC(), scheduler, pools, backend, metrics, tokens);
@@ -138,34 +127,6 @@ public final class AgentCubeProxy {
     });
   }
 
-  /**
-   * The one place that picks the backend from configuration; everything after it holds only the
-   * {@link SandboxBackend} interface.
-   */
-  private Future<SandboxBackend> createBackend() {
-    String name = config.string("backend");
-    if (!name.equals("process")) {
-      return Future.failedFuture(new io.agentcube.proxy.config.ConfigException(
-          "backend: unknown backend '" + name + "' (expected: process)"));
-    }
-    return ProcessBackend.create(vertx, processOptions()).map(b -> b);
-  }
-
-  private Path stateDir() {
-    String dir = config.string("process.stateDir");
-    return dir.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir"), "agentcube-proxy") : Path.of(dir);
-  }
-
-  private ProcessBackendOptions processOptions() {
-    String home = Path.of("").toAbsolutePath().toString();
-    return new ProcessBackendOptions(stateDir(), config.duration("process.readyTimeout"),
-        config.duration("process.stopGracePeriod"), config.list("process.sandboxdCommand"),
-        definition -> definition.authMode() == AuthMode.PICOD
-            ? Map.of("PICOD_AUTH_PUBLIC_KEY", tokens.publicKeyPem(), "AGENTCUBE_HOME", home)
-            : Map.of("AGENTCUBE_HOME", home),
-        config.bool("process.keepSandboxesOnStop"));
-  }
-
   private PoolOptions poolOptions() {
     return new PoolOptions(config.integer("pool.maxConcurrentStarts"),
         config.integer("pool.maxColdStartQueue"), config.duration("pool.startTimeout"),
@@ -173,8 +134,7 @@ public final class AgentCubeProxy {
   }
 
   private Future<Void> loadRuntimes() {
-    List<Path> dirs = config.list("runtimes.dirs").stream().map(Path::of).toList();
-    loader = new RuntimeLoader(vertx, new RuntimeFiles(dirs, backend::problems), runtimes, pools, sessions);
+    loader = new RuntimeLoader(vertx, platform.runtimes(), runtimes, pools, sessions);
     return loader.load().onSuccess(v -> loader.watch(config.duration("runtimes.reloadInterval")));
   }
 
@@ -343,7 +303,9 @@ public final class AgentCubeProxy {
     }
     Future<Void> stopServer = server == null ? Future.succeededFuture() : server.close();
     closed = stopServer.transform(x -> sessions == null ? Future.<Void>succeededFuture() : sessions.close())
-        .transform(x -> pools == null ? Future.<Void>succeededFuture() : pools.close()).transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
+        .transform(x -> pools == null ? Future.<Void>succeededFuture() : pools.close())
+        .transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
+        .transform(x -> platform == null ? Future.<Void>succeededFuture() : platform.close())
         .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close())
         .andThen(x -> {
           if (tokens != null) {

@@ -329,7 +329,9 @@ class SessionStoreTest {
     for (int i = 0; i < 500; i++) {
       String id = store.create("x", IDLE, MAX).id();
       assertThat(SessionIds.isWellFormed(id)).isTrue();
-      assertThat(id).hasSize(22);
+      assertThat(id).hasSize(23);
+      // A valid Kubernetes label value: starts and ends with a letter or digit.
+      assertThat(id).matches("[A-Za-z0-9][A-Za-z0-9_-]{21}[A-Za-z0-9]");
       ids.add(id);
     }
     assertThat(ids).hasSize(500);

@@ -434,7 +434,7 @@ class ManifestsIT {
     }
     expected.put(key("", "events", NS, null), Set.of("create", "patch"));
     expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, null), Set.of("create"));
-    expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, LEASE), Set.of("create", "get", "update"));
+    expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, LEASE), Set.of("create", "get", "update", "patch"));
     expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, "other"), Set.of("create"));
     expected.put(key("coordination.k8s.io", "leases", NS, null), Set.of());
     expected.put(key("", "secrets", SYSTEM_NS, null), Set.of("create"));

@@ -111,8 +111,32 @@ public final class PicodTokens implements AutoCloseable {
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
+  /**
+   * Tokens signed by the PKCS#8 PEM key {@code pem} (a key shared by several replicas, from a
+   * Kubernetes Secret). Blocking; call at start-up.
+   *
+   * @param origin names where the key came from, in error messages
+   */
+  public static PicodTokens fromPem(Vertx vertx, String pem, String origin, Duration ttl) throws Exception {
+    return new PicodTokens(vertx, parsePrivateKey(pem, origin), ttl, Clock.systemUTC());
+  }
+
+  /** A new 2048-bit RSA private key, PKCS#8 PEM. */
+  public static String generatePem() {
+    try {
+      KeyPairGenerator gen = KeyPairGenerator.getInstance("RSA");
+      gen.initialize(2048);
+      return pem("PRIVATE KEY", gen.generateKeyPair().getPrivate().getEncoded());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static RSAPrivateCrtKey readPrivateKey(Path file) throws IOException {
-    String text = Files.readString(file);
+    return parsePrivateKey(Files.readString(file), file.toString());
+  }
+
+  private static RSAPrivateCrtKey parsePrivateKey(String text, Object file) throws IOException {
     if (!text.contains("-----BEGIN PRIVATE KEY-----")) {
       throw new IOException(file + ": expected a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----);"
           + " convert with: openssl pkcs8 -topk8 -nocrypt -in key.pem");

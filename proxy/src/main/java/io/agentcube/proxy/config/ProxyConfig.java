@@ -54,6 +54,17 @@ public final class ProxyConfig {
       ConfigKey.list("process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1",
           "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k", "-jar",
           "$(AGENTCUBE_HOME)/sandboxd/target/agentcube-sandboxd.jar", "--host", "127.0.0.1")),
+      ConfigKey.string("kubernetes.kubeconfig", ""),
+      ConfigKey.list("kubernetes.namespaces", List.of()),
+      ConfigKey.string("kubernetes.identity", ""),
+      ConfigKey.string("kubernetes.leaseNamespace", ""),
+      ConfigKey.string("kubernetes.leaseName", "agentcube-proxy-leader"),
+      ConfigKey.duration("kubernetes.leaseDuration", "15s", 1000, 3_600_000),
+      ConfigKey.duration("kubernetes.renewDeadline", "10s", 500, 3_600_000),
+      ConfigKey.duration("kubernetes.retryPeriod", "2s", 100, 600_000),
+      ConfigKey.duration("kubernetes.reconcileInterval", "5s", 100, 600_000),
+      ConfigKey.duration("kubernetes.apiTimeout", "10s", 100, 600_000),
+      ConfigKey.string("kubernetes.signingKeySecret", "agentcube-proxy-picod-key"),
       ConfigKey.bool("metrics.requests", true),
       ConfigKey.string("auth.picod.privateKeyFile", ""),
       ConfigKey.duration("auth.picod.tokenTtl", "1h", 60_000, 7 * 24 * 3_600_000L),
@@ -166,9 +177,8 @@ public final class ProxyConfig {
 
     public ProxyConfig build() {
       String backend = (String) values.get("backend");
-      if (!backend.equals("process")) {
-        throw new ConfigException("backend: must be 'process' (the kubernetes backend is not"
-            + " built yet), was '" + backend + "'");
+      if (!backend.equals("process") && !backend.equals("kubernetes")) {
+        throw new ConfigException("backend: must be 'process' or 'kubernetes', was '" + backend + "'");
       }
       return new ProxyConfig(Map.copyOf(values));
     }

@@ -225,10 +225,10 @@ class ProxyConfigTest {
 
   @Test
   void load_unsupportedBackend_failsNamingKey() {
-    assertThatThrownBy(() -> load(null, Map.of("AGENTCUBE_BACKEND", "kubernetes")))
+    assertThatThrownBy(() -> load(null, Map.of("AGENTCUBE_BACKEND", "docker")))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith("backend: ")
-        .hasMessageContaining("'kubernetes'");
+        .hasMessageContaining("'docker'");
   }
 
   @Test
