@@ -173,19 +173,15 @@ final class ControlPlaneRoutes {
   /** The runtimes of a namespace with their status, plus the problems of the latest load. */
   private void runtimes(RoutingContext rc) {
     String ns = rc.pathParam("ns");
-    Map<RuntimeRef, Integer> active = new HashMap<>();
-    for (Session<Sandbox> s : sessions.list(x -> x.binding().definition().ref().namespace().equals(ns))) {
-      active.merge(s.binding().definition().ref(), 1, Integer::sum);
-    }
+    Map<RuntimeRef, RuntimeStatus> statuses = RuntimeStatuses.compute(runtimes, pools, sessions,
+        ref -> ref.namespace().equals(ns));
     JsonArray items = new JsonArray();
     runtimes.snapshot().runtimes().values().stream()
         .filter(e -> e.ref().namespace().equals(ns))
         .sorted(Comparator.comparing((RuntimeCatalog.Entry e) -> e.ref().kind()).thenComparing(e -> e.ref().name()))
         .forEach(e -> {
           RuntimeDefinition d = e.current().definition();
-          SandboxPools.PoolView pool = pools.pool(d);
-          RuntimeStatus st = RuntimeStatus.compute(e, pool == null ? 0 : pool.ready(),
-              pool == null ? "no warm pool" : pool.lastStartError(), active.getOrDefault(e.ref(), 0));
+          RuntimeStatus st = statuses.get(e.ref());
           RuntimeStatus.Condition c = st.readyCondition();
           items.add(new JsonObject()
               .put("kind", d.ref().kind().kind())

@@ -78,11 +78,19 @@ final class RuntimeLoader {
     });
   }
 
-  /** Reloads every {@code interval} until {@link #stop}; zero disables reloading. */
+  /**
+   * Reloads every {@code interval} until {@link #stop}, then publishes every runtime's status to
+   * the source (which writes only what changed); zero disables reloading.
+   */
   void watch(Duration interval) {
     if (!interval.isZero()) {
       timer = vertx.setPeriodic(interval.toMillis(), id -> load()
-          .onFailure(e -> log.error("runtime reload failed", e)));
+          .onFailure(e -> log.error("runtime reload failed", e))
+          .transform(x -> vertx.executeBlocking(() -> {
+            files.publish(RuntimeStatuses.compute(catalog, pools, sessions, ref -> true));
+            return null;
+          }, false))
+          .onFailure(e -> log.warn("runtime status not published cause={}", e.toString())));
     }
   }
 

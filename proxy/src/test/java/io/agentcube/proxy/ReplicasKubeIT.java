@@ -70,7 +70,9 @@ class ReplicasKubeIT {
     cluster.applyRbac(Repo.root().resolve("k8s/rbac.yaml"));
     kubelet = TestKubelet.start(admin, new TestKubelet.Options()
         .namespaces(Set.of(NS))
-        .command(pod -> List.of("python3", "-S", "-u", ECHO.toString())));
+        .command(pod -> pod.getSpec().getContainers().get(0).getImage().startsWith("agentcube/broken")
+            ? List.of("python3", "-c", "import sys; sys.stderr.write('no config'); sys.exit(3)")
+            : List.of("python3", "-S", "-u", ECHO.toString())));
     runtime("echo", 2, "10m");
     runtime("cold", 0, "10m");
     runtime("idle", 0, "4s");
@@ -95,6 +97,10 @@ class ReplicasKubeIT {
   }
 
   private static void runtime(String name, int warm, String sessionTimeout) throws Exception {
+    runtime(name, warm, sessionTimeout, "agentcube/echo:test");
+  }
+
+  private static void runtime(String name, int warm, String sessionTimeout, String image) throws Exception {
     Path file = Files.createTempFile("runtime", ".yaml");
     Files.writeString(file, """
         apiVersion: runtime.agentcube.volcano.sh/v1alpha1
@@ -111,12 +117,12 @@ class ReplicasKubeIT {
             spec:
               containers:
                 - name: echo
-                  image: agentcube/echo:test
+                  image: %s
                   ports:
                     - containerPort: 8080
           sessionTimeout: %s
           warmPoolSize: %d
-        """.formatted(name, NS, sessionTimeout, warm));
+        """.formatted(name, NS, image, sessionTimeout, warm));
     cluster.apply(file);
   }
 
@@ -349,5 +355,87 @@ class ReplicasKubeIT {
     assertThat(invoke(survivor, "idle", id).body()).contains("idle");
     // The survivor, now leader, keeps the echo pool at its size.
     await().atMost(Duration.ofSeconds(60)).until(() -> readyWarm("echo").size() == 2);
+  }
+
+  @Test
+  @Order(9)
+  void runtimeStatus_writtenByTheLeader_versionsAreControllerRevisions() throws Exception {
+    AgentCubeProxy p = replicas.get(0);
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      var echo = admin.resources(io.agentcube.runtime.api.AgentRuntime.class).inNamespace(NS)
+          .withName("echo").get();
+      var st = echo.getStatus();
+      assertThat(st).isNotNull();
+      assertThat(st.getReady()).isTrue();
+      assertThat(st.getDefaultVersion()).isEqualTo("v1");
+      assertThat(st.getWarmPool().getDesired()).isEqualTo(2);
+      assertThat(st.getWarmPool().getReady()).isEqualTo(2);
+      assertThat(st.getVersions()).containsOnlyKeys("v1");
+      assertThat(st.getConditions()).singleElement().satisfies(c -> {
+        assertThat(c.getType()).isEqualTo("Ready");
+        assertThat(c.getStatus()).isEqualTo("True");
+        assertThat(c.getObservedGeneration()).isEqualTo(echo.getMetadata().getGeneration());
+      });
+    });
+    var revisions = admin.apps().controllerRevisions().inNamespace(NS)
+        .withLabel("runtime.agentcube.volcano.sh/runtime", "cold").list().getItems();
+    assertThat(revisions).singleElement().satisfies(r -> {
+      assertThat(r.getRevision()).isEqualTo(1L);
+      assertThat(r.getMetadata().getOwnerReferences()).singleElement()
+          .satisfies(o -> assertThat(o.getName()).isEqualTo("cold"));
+    });
+
+    // A new template is a new version, v2, named alike by every replica; new sessions get it.
+    Path file = Files.createTempFile("runtime", ".yaml");
+    Files.writeString(file, """
+        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
+        kind: AgentRuntime
+        metadata:
+          name: cold
+          namespace: %s
+        spec:
+          targetPort:
+            - name: http
+              port: 8080
+              pathPrefix: /
+          podTemplate:
+            spec:
+              containers:
+                - name: echo
+                  image: agentcube/echo:test
+                  env:
+                    - name: ECHO_GREETING
+                      value: second template
+                  ports:
+                    - containerPort: 8080
+          warmPoolSize: 0
+        """.formatted(NS));
+    cluster.apply(file);
+    await().atMost(Duration.ofSeconds(30)).until(() -> admin.resources(io.agentcube.runtime.api.AgentRuntime.class)
+        .inNamespace(NS).withName("cold").get().getStatus().getDefaultVersion().equals("v2"));
+    String id = sessionOf(invoke(p, "cold", null));
+    assertThat(new JsonObject(get(p, "/v1/sessions/" + id).body()).getString("version")).isEqualTo("v2");
+    assertThat(podOfSession(id).getMetadata().getLabels())
+        .containsEntry("runtime.agentcube.volcano.sh/version", "v2");
+  }
+
+  @Test
+  @Order(10)
+  void coldStartFailing_answersWithTheReason_leavesNoPod_andAnEventOnTheRuntime() throws Exception {
+    runtime("broken", 0, "10m", "agentcube/broken:test");
+    AgentCubeProxy p = replicas.get(0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> invoke(p, "broken", null).statusCode() != 404);
+
+    HttpResponse<String> r = invoke(p, "broken", null);
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(502);
+    assertThat(new JsonObject(r.body()).getString("code")).isEqualTo("SANDBOX_UNREACHABLE");
+    assertThat(r.body()).contains("failed before it was ready");
+    assertThat(r.headers().firstValue(SESSION)).as("no session was created").isEmpty();
+    await().atMost(Duration.ofSeconds(20)).until(() -> admin.pods().inNamespace(NS)
+        .withLabel("runtime.agentcube.volcano.sh/runtime", "broken").list().getItems().isEmpty());
+    await().atMost(Duration.ofSeconds(20)).until(() -> admin.v1().events().inNamespace(NS).list().getItems()
+        .stream().anyMatch(e -> "broken".equals(e.getInvolvedObject().getName())
+            && "SandboxStartFailed".equals(e.getReason())));
   }
 }

@@ -23,4 +23,11 @@ public interface RuntimeSource {
 
   /** Reads the declarations now. */
   Loaded load();
+
+  /**
+   * Shows each runtime's status where its declaration lives (the Kubernetes objects' status
+   * subresource). Called on a worker after every reload tick with every runtime's status; the
+   * source writes only what changed. Files show nothing (the runtime listing does).
+   */
+  default void publish(java.util.Map<RuntimeRef, RuntimeStatus> statuses) {}
 }

@@ -187,6 +187,13 @@ public final class KubernetesBackend implements SandboxBackend {
     }
     if (KubernetesSandbox.failed(pod)) {
       ended(s);
+      Promise<KubernetesSandbox> waiter = starting.remove(s.podName);
+      if (waiter != null) {
+        String why = pod.getStatus().getReason() != null ? pod.getStatus().getReason()
+            : pod.getStatus().getMessage() != null ? pod.getStatus().getMessage() : pod.getStatus().getPhase();
+        waiter.tryFail(new AgentCubeException(ErrorCode.SANDBOX_UNREACHABLE, "pod " + s.namespace + "/"
+            + s.podName + " failed before it was ready (" + why + ")"));
+      }
     } else if (s.ready) {
       Promise<KubernetesSandbox> waiter = starting.remove(s.podName);
       if (waiter != null) {
@@ -376,7 +383,10 @@ public final class KubernetesBackend implements SandboxBackend {
               "cannot create a pod for " + d.ref() + ": " + apiMessage(e), e));
         });
     return ready.future().andThen(ar -> vertx.cancelTimer(timer)).recover(err -> {
-      // Whatever failed, nothing is left running: the pod (if it was created) goes.
+      // Whatever failed, nothing is left running: the pod (if it was created) goes, and the
+      // runtime gets an Event saying why (kubectl describe shows it).
+      event(d, err instanceof AgentCubeException a && a.code() == ErrorCode.COLD_START_TIMEOUT
+          ? "SandboxStartTimeout" : "SandboxStartFailed", err.getMessage());
       createdBound.remove(name);
       KubernetesSandbox seen = byName(namespace, name);
       if (seen != null) {
@@ -470,6 +480,33 @@ public final class KubernetesBackend implements SandboxBackend {
           .recover(e -> Future.succeededFuture());
     }
     return annotate.compose(x -> delete(s.namespace, s.podName));
+  }
+
+  /** The last Event written per runtime (nanoTime), so a failing runtime makes one per 10 s. */
+  private final Map<io.agentcube.runtime.RuntimeRef, Long> lastEvent = new ConcurrentHashMap<>();
+
+  /** A Warning Event on the runtime object; at most one per runtime per 10 s; never fails. */
+  private void event(RuntimeDefinition d, String reason, String message) {
+    long now = System.nanoTime();
+    Long before = lastEvent.get(d.ref());
+    var owner = runtimes.owner(d.ref());
+    if (owner == null || (before != null && now - before < 10_000_000_000L)) {
+      return;
+    }
+    lastEvent.put(d.ref(), now);
+    String at = Instant.now().toString();
+    var ev = new io.fabric8.kubernetes.api.model.EventBuilder()
+        .withNewMetadata().withGenerateName(d.ref().name() + ".").withNamespace(d.ref().namespace()).endMetadata()
+        .withNewInvolvedObject().withApiVersion(owner.getApiVersion()).withKind(owner.getKind())
+          .withName(owner.getName()).withNamespace(d.ref().namespace()).withUid(owner.getUid())
+        .endInvolvedObject()
+        .withType("Warning").withReason(reason)
+        .withMessage(message == null ? reason : message.length() > 1000 ? message.substring(0, 1000) : message)
+        .withNewSource().withComponent(Labels.MANAGER).endSource()
+        .withFirstTimestamp(at).withLastTimestamp(at).withCount(1)
+        .build();
+    blocking(() -> client.v1().events().inNamespace(d.ref().namespace()).resource(ev).create())
+        .onFailure(e -> log.debug("event not written runtime={} cause={}", d.label(), e.getMessage()));
   }
 
   /** Deletes a pod at once (no grace: a sandbox has nothing to save); "already gone" is success. */

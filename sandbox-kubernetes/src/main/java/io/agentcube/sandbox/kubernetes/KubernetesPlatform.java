@@ -70,6 +70,11 @@ public final class KubernetesPlatform {
       RuntimeObjects runtimes = new RuntimeObjects(client, options.namespaces());
       return Future.fromCompletionStage(runtimes.start())
           .compose(v -> KubernetesBackend.create(vertx, client, options, runtimes))
+          .andThen(ar -> {
+            if (ar.succeeded()) {
+              runtimes.leader(ar.result()::isLeader); // the leader records versions and status
+            }
+          })
           .map(b -> new KubernetesPlatform(vertx, client, options, runtimes, b))
           .onFailure(e -> {
             runtimes.close();

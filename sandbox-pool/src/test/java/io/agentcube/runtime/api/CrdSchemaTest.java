@@ -61,23 +61,25 @@ class CrdSchemaTest {
   }
 
   @Test
-  void runtimes_printReadyDefaultVersionWarmPoolAndAge() throws Exception {
+  void runtimes_printReadyDefaultVersionWarmPoolSessionsAndAge() throws Exception {
     for (String plural : List.of("agentruntimes", "codeinterpreters")) {
-      assertThat(columns(crd(plural))).as(plural).containsAllEntriesOf(Map.of(
+      assertThat(columns(crd(plural))).as(plural).containsExactlyInAnyOrderEntriesOf(Map.of(
           "Ready", ".status.ready",
-          "Default Version", ".status.defaultVersion",
-          "Warm Ready", ".status.warmPool.ready",
-          "Warm Desired", ".status.warmPool.desired",
+          "Default", ".status.defaultVersion",
+          "Warm", ".status.warmPool.ready",
+          "Desired", ".status.warmPool.desired",
+          "Sessions", ".status.activeSessions",
           "Age", ".metadata.creationTimestamp"));
     }
   }
 
   @Test
-  void endpoints_printTargetVersionResolvedAndAge() throws Exception {
+  void endpoints_printTargetVersionReadyResolvedAndAge() throws Exception {
     for (String plural : List.of("agentendpoints", "codeinterpreterendpoints")) {
       assertThat(columns(crd(plural))).as(plural).containsExactlyInAnyOrderEntriesOf(Map.of(
           "Target", ".spec.target",
           "Version", ".spec.version",
+          "Ready", ".status.conditions[?(@.type==\"Ready\")].status",
           "Resolved", ".status.resolvedVersion",
           "Age", ".metadata.creationTimestamp"));
     }
