@@ -47,6 +47,7 @@ class ReplicasKubeIT {
   private static final String NS = "kube-it";
   private static final String SESSION = "x-agentcube-session-id";
   private static final Path ECHO = Repo.root().resolve("conf/runtimes/echo_agent.py");
+  private static final Path SANDBOXD = Repo.root().resolve("sandboxd/target/agentcube-sandboxd.jar");
 
   private static KubeTestCluster cluster;
   private static Vertx vertx;
@@ -70,9 +71,34 @@ class ReplicasKubeIT {
     cluster.applyRbac(Repo.root().resolve("k8s/rbac.yaml"));
     kubelet = TestKubelet.start(admin, new TestKubelet.Options()
         .namespaces(Set.of(NS))
-        .command(pod -> pod.getSpec().getContainers().get(0).getImage().startsWith("agentcube/broken")
-            ? List.of("python3", "-c", "import sys; sys.stderr.write('no config'); sys.exit(3)")
-            : List.of("python3", "-S", "-u", ECHO.toString())));
+        .command(pod -> {
+          String image = pod.getSpec().getContainers().get(0).getImage();
+          if (image.startsWith("agentcube/broken")) {
+            return List.of("python3", "-c", "import sys; sys.stderr.write('no config'); sys.exit(3)");
+          }
+          if (image.startsWith("ghcr.io/volcano-sh/picod")) {
+            return List.of("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", SANDBOXD.toString());
+          }
+          return List.of("python3", "-S", "-u", ECHO.toString());
+        })
+        .env((pod, address) -> {
+          Map<String, String> env = new java.util.LinkedHashMap<>(TestKubelet.defaultEnv(pod, address));
+          env.put("SANDBOXD_HOST", address.ip());
+          return env;
+        }));
+    Path ci = Files.createTempFile("ci", ".yaml");
+    Files.writeString(ci, """
+        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
+        kind: CodeInterpreter
+        metadata:
+          name: python
+          namespace: %s
+        spec:
+          template:
+            image: ghcr.io/volcano-sh/picod:latest
+          warmPoolSize: 1
+        """.formatted(NS));
+    cluster.apply(ci);
     runtime("echo", 2, "10m");
     runtime("cold", 0, "10m");
     runtime("idle", 0, "4s");
@@ -243,6 +269,35 @@ class ReplicasKubeIT {
     assertThat(onB.headers().firstValue(SESSION)).contains(id);
     assertThat(new JsonObject(get(b, "/v1/sessions/" + id).body()).getString("sandboxName"))
         .isEqualTo(podOfSession(id).getMetadata().getName());
+  }
+
+  /**
+   * A code interpreter (authMode picod): its pod gets the proxy's public key, and both replicas
+   * sign with the one key of the shared Secret, so a session opened on A executes on B.
+   */
+  @Test
+  @Order(2)
+  void codeInterpreter_signedCallsFromEitherReplica_reachTheSameWorkspace() throws Exception {
+    String ci = "/v1/namespaces/" + NS + "/code-interpreters/python/invocations/api/execute";
+    HttpResponse<String> first = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + a.port() + ci)).timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofString(
+            "{\"command\":[\"bash\",\"-c\",\"echo from-a > note.txt\"]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    String id = sessionOf(first);
+    assertThat(new JsonObject(first.body()).getInteger("exit_code")).isZero();
+
+    HttpResponse<String> onB = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + b.port() + ci)).timeout(Duration.ofSeconds(60)).header(SESSION, id)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"command\":[\"cat\",\"note.txt\"]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+
+    assertThat(onB.statusCode()).as(onB.body()).isEqualTo(200);
+    assertThat(new JsonObject(onB.body()).getString("stdout")).isEqualTo("from-a\n");
+    Pod pod = podOfSession(id);
+    assertThat(pod.getSpec().getContainers().get(0).getEnv())
+        .anySatisfy(e -> assertThat(e.getName()).isEqualTo("PICOD_AUTH_PUBLIC_KEY"));
+    assertThat(admin.secrets().inNamespace("agentcube-system").withName("agentcube-proxy-picod-key").get())
+        .as("the one signing key of every replica").isNotNull();
   }
 
   @Test
