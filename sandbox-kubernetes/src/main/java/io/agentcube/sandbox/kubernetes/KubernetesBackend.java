@@ -617,9 +617,13 @@ public final class KubernetesBackend implements SandboxBackend {
       return Future.succeededFuture();
     }
     closed = true;
-    leader.close();
-    informers.forEach(SharedIndexInformer::close);
-    return probe.close();
+    // Releasing the Lease is a blocking API call (and the client's HTTP runs on this Vert.x):
+    // never on an event loop, or it waits on itself.
+    return blocking(() -> {
+      leader.close();
+      informers.forEach(SharedIndexInformer::close);
+      return null;
+    }).eventually(() -> probe.close()).mapEmpty();
   }
 
   // ---- helpers
