@@ -12,6 +12,15 @@ final class TestRuntimes {
   private TestRuntimes() {}
 
   static String echo(String name, int warmPoolSize, String sessionTimeout, String maxSessionDuration) {
+    return agent(name, warmPoolSize, sessionTimeout, maxSessionDuration,
+        java.util.List.of("python3", "-S", "-u", ECHO_AGENT.toString()));
+  }
+
+  /** An AgentRuntime of namespace {@code default} whose sandboxes run {@code command}. */
+  static String agent(String name, int warmPoolSize, String sessionTimeout, String maxSessionDuration,
+      java.util.List<String> command) {
+    String argv = command.stream().map(a -> "'" + a.replace("'", "''") + "'")
+        .collect(java.util.stream.Collectors.joining(", ", "[", "]"));
     return """
         apiVersion: runtime.agentcube.volcano.sh/v1alpha1
         kind: AgentRuntime
@@ -27,11 +36,11 @@ final class TestRuntimes {
             spec:
               containers:
                 - name: echo
-                  command: ["python3", "-S", "-u", "%s"]
+                  command: %s
           sessionTimeout: %s
           maxSessionDuration: %s
           warmPoolSize: %d
-        """.formatted(name, ECHO_AGENT, sessionTimeout, maxSessionDuration, warmPoolSize);
+        """.formatted(name, argv, sessionTimeout, maxSessionDuration, warmPoolSize);
   }
 
   static Path write(Path dir, String file, String yaml) throws java.io.IOException {
