@@ -193,6 +193,15 @@ public final class KubernetesBackend implements SandboxBackend {
             : pod.getStatus().getMessage() != null ? pod.getStatus().getMessage() : pod.getStatus().getPhase();
         waiter.tryFail(new AgentCubeException(ErrorCode.SANDBOX_UNREACHABLE, "pod " + s.namespace + "/"
             + s.podName + " failed before it was ready (" + why + ")"));
+      } else if (!s.stopping) {
+        // restartPolicy Never: a failed pod never serves again, and nothing else would delete it
+        // (stop() skips a gone sandbox; a warm one is only dropped from the pool), so it would
+        // stay in the API server for good. Deleted here, once per replica that sees it fail (a
+        // second delete is a 404, which is success). A failed start is deleted by create().
+        // Pinned by LifecycleContract.sandboxKilledFromOutside_* on LifecycleKubeIT.
+        s.stopping = true;
+        delete(s.namespace, s.podName).onFailure(e -> log.warn("failed pod not deleted pod={}/{} cause={}",
+            s.namespace, s.podName, apiMessage(e)));
       }
     } else if (s.ready) {
       Promise<KubernetesSandbox> waiter = starting.remove(s.podName);
