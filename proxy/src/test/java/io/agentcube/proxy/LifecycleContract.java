@@ -100,6 +100,9 @@ abstract class LifecycleContract {
   /** The sandbox bound to live session {@code sessionId}, found from outside the proxy. */
   protected abstract SandboxView sandboxOf(String sessionId) throws Exception;
 
+  /** A warm (unbound) sandbox, found from outside the proxy. */
+  protected abstract SandboxView warmSandbox() throws Exception;
+
   /** Sandboxes of the served runtimes that exist now: warm, bound, starting or stopping. */
   protected abstract int sandboxCount() throws Exception;
 
@@ -336,25 +339,46 @@ abstract class LifecycleContract {
     assertThat(sandboxOf(other).exists()).isTrue();
   }
 
+  @Test
+  void warmSandboxKilledFromOutside_replacedInThePool_nothingLeftBehind() throws Exception {
+    start(TestRuntime.echo("echo").warm(1));
+    await().atMost(BACKEND_WAIT).until(() -> warmReady("echo") == 1);
+    SandboxView dead = warmSandbox();
+
+    dead.kill();
+
+    await().atMost(BACKEND_WAIT).until(() -> !dead.exists());
+    await().atMost(BACKEND_WAIT).until(() -> warmReady("echo") == 1 && sandboxCount() == 1);
+    assertThat(warmSandbox().name()).as("a new one").isNotEqualTo(dead.name());
+    HttpResponse<String> r = invoke("echo", "/", null);
+    assertThat(json(r, 200).getString("path")).isEqualTo("/");
+    assertThat(metric("agentcube_sessions_launched_total{launch_type=\"warm\"}")).isEqualTo(1.0);
+  }
+
   // ---- scenarios: start failures -------------------------------------------------------------
 
   @Test
-  void coldStart_sandboxExitsAtOnce_failsWithinTheStartTimeout_noSessionNoSandboxLeft() throws Exception {
-    coldStartNeverReady(Program.EXITS_AT_ONCE);
+  void coldStart_sandboxExitsAtOnce_502AtOnce_noSessionNoSandboxLeft() throws Exception {
+    Failed f = coldStartNeverReady(Program.EXITS_AT_ONCE);
+    // The exit is the answer: no waiting for the start timeout.
+    assertThat(f.response().statusCode()).isEqualTo(502);
+    assertThat(new JsonObject(f.response().body()).getString("code")).isEqualTo("SANDBOX_UNREACHABLE");
+    assertThat(f.took()).isLessThan(Duration.ofSeconds(5));
   }
 
   @Test
   void coldStart_sandboxNeverListens_504ColdStartTimeout_noSessionNoSandboxLeft() throws Exception {
-    HttpResponse<String> r = coldStartNeverReady(Program.NEVER_LISTENS);
-    assertThat(r.statusCode()).isEqualTo(504);
-    assertThat(new JsonObject(r.body()).getString("code")).isEqualTo("COLD_START_TIMEOUT");
+    Failed f = coldStartNeverReady(Program.NEVER_LISTENS);
+    assertThat(f.response().statusCode()).isEqualTo(504);
+    assertThat(new JsonObject(f.response().body()).getString("code")).isEqualTo("COLD_START_TIMEOUT");
+    assertThat(f.took()).as("after the start timeout").isGreaterThanOrEqualTo(Duration.ofSeconds(8));
   }
 
   /**
    * A cold start that can never become ready: answered with the start's failure (502) or 504
    * {@code COLD_START_TIMEOUT} within the start timeout, no session, and no sandbox left.
    */
-  private HttpResponse<String> coldStartNeverReady(Program program) throws Exception {
+  private Failed coldStartNeverReady(Program program) throws Exception {
     Duration startTimeout = Duration.ofSeconds(8);
     start(startTimeout, TestRuntime.echo("broken").running(program));
     long t0 = System.nanoTime();
@@ -368,7 +392,11 @@ abstract class LifecycleContract {
     assertThat(took).as("within the start timeout").isLessThan(startTimeout.plusSeconds(3));
     await().atMost(BACKEND_WAIT).until(() -> sandboxCount() == 0);
     assertThat(served.proxy().sessions().size()).isZero();
-    return r;
+    return new Failed(r, took);
+  }
+
+  /** A failed first request and how long it took. */
+  private record Failed(HttpResponse<String> response, Duration took) {
   }
 
   // ---- scenarios: errors ---------------------------------------------------------------------

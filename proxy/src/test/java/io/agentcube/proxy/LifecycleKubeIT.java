@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.agentcube.proxy.config.ProxyConfig;
 import io.agentcube.runtime.Durations;
+import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.testenv.KubeTestCluster;
 import io.agentcube.testenv.Repo;
 import io.agentcube.testenv.TestKubelet;
@@ -165,6 +166,12 @@ class LifecycleKubeIT extends LifecycleContract {
     try {
       // One replica: it must lead (pool reconciliation, the idle reaper) before the scenario.
       await().atMost(Duration.ofSeconds(30)).until(() -> proxy.backend().expiryAuthority().endsIdleSessions());
+      // A new runtime is served once the leader has recorded its version (a ControllerRevision)
+      // and the next reload has read it: up to a reload tick after leadership.
+      for (TestRuntime r : runtimes) {
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+            proxy.runtimes().current(RuntimeKind.AGENT_RUNTIME, ns, r.name()) != null);
+      }
     } catch (RuntimeException | Error e) {
       served.close();
       throw e;
@@ -183,7 +190,21 @@ class LifecycleKubeIT extends LifecycleContract {
     if (found.size() != 1) {
       throw new AssertionError("pods of session " + sessionId + ": " + found.size());
     }
-    String name = found.get(0).getMetadata().getName();
+    return view(found.get(0).getMetadata().getName());
+  }
+
+  @Override
+  protected SandboxView warmSandbox() {
+    List<Pod> found = admin.pods().inNamespace(namespace)
+        .withLabel("runtime.agentcube.volcano.sh/state", "warm").list().getItems().stream()
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+    if (found.isEmpty()) {
+      throw new AssertionError("no warm pod in " + namespace);
+    }
+    return view(found.get(0).getMetadata().getName());
+  }
+
+  private SandboxView view(String name) {
     return new SandboxView() {
       @Override
       public String name() {

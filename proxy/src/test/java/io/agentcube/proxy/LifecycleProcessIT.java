@@ -78,6 +78,21 @@ class LifecycleProcessIT extends LifecycleContract {
     throw new AssertionError("no sandbox directory of session " + sessionId + " in " + sandboxes());
   }
 
+  /** From the sandbox markers: one that no session has claimed. */
+  @Override
+  protected SandboxView warmSandbox() throws Exception {
+    try (Stream<Path> dirs = Files.list(sandboxes())) {
+      for (Path dir : dirs.toList()) {
+        Optional<JsonObject> marker = marker(dir);
+        if (marker.isPresent() && marker.get().getJsonObject("session") == null
+            && marker.get().getJsonObject("process").getLong("pid", -1L) > 0) {
+          return view(dir, marker.get());
+        }
+      }
+    }
+    throw new AssertionError("no warm sandbox in " + sandboxes());
+  }
+
   private static SandboxView view(Path dir, JsonObject marker) {
     long pid = marker.getJsonObject("process").getLong("pid");
     String name = marker.getString("name");
