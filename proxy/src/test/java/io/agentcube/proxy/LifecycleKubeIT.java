@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -99,29 +100,8 @@ class LifecycleKubeIT extends LifecycleContract {
     createNamespace(namespace);
     for (TestRuntime r : runtimes) {
       Path file = Files.createTempFile("runtime", ".yaml");
-      Files.writeString(file, """
-          apiVersion: runtime.agentcube.volcano.sh/v1alpha1
-          kind: AgentRuntime
-          metadata:
-            name: %s
-            namespace: %s
-          spec:
-            targetPort:
-              - name: http
-                port: 8080
-                pathPrefix: /
-            podTemplate:
-              spec:
-                containers:
-                  - name: agent
-                    image: %s
-                    ports:
-                      - containerPort: 8080
-            sessionTimeout: %s
-            maxSessionDuration: %s
-            warmPoolSize: %d
-          """.formatted(r.name(), namespace, image(r.program()), r.sessionTimeout(),
-          r.maxSessionDuration(), r.warmPoolSize()));
+      Files.writeString(file, TestRuntimes.pod(r.name(), namespace, image(r.program()),
+          r.sessionTimeout(), r.maxSessionDuration(), r.warmPoolSize(), Map.of()));
       cluster.apply(file);
       Files.delete(file);
     }

@@ -128,27 +128,7 @@ class ReplicasKubeIT {
 
   private static void runtime(String name, int warm, String sessionTimeout, String image) throws Exception {
     Path file = Files.createTempFile("runtime", ".yaml");
-    Files.writeString(file, """
-        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
-        kind: AgentRuntime
-        metadata:
-          name: %s
-          namespace: %s
-        spec:
-          targetPort:
-            - name: http
-              port: 8080
-              pathPrefix: /
-          podTemplate:
-            spec:
-              containers:
-                - name: echo
-                  image: %s
-                  ports:
-                    - containerPort: 8080
-          sessionTimeout: %s
-          warmPoolSize: %d
-        """.formatted(name, NS, image, sessionTimeout, warm));
+    Files.writeString(file, TestRuntimes.pod(name, NS, image, sessionTimeout, "8h", warm, Map.of()));
     cluster.apply(file);
   }
 
@@ -442,29 +422,8 @@ class ReplicasKubeIT {
 
     // A new template is a new version, v2, named alike by every replica; new sessions get it.
     Path file = Files.createTempFile("runtime", ".yaml");
-    Files.writeString(file, """
-        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
-        kind: AgentRuntime
-        metadata:
-          name: cold
-          namespace: %s
-        spec:
-          targetPort:
-            - name: http
-              port: 8080
-              pathPrefix: /
-          podTemplate:
-            spec:
-              containers:
-                - name: echo
-                  image: agentcube/echo:test
-                  env:
-                    - name: ECHO_GREETING
-                      value: second template
-                  ports:
-                    - containerPort: 8080
-          warmPoolSize: 0
-        """.formatted(NS));
+    Files.writeString(file, TestRuntimes.pod("cold", NS, "agentcube/echo:test", "15m", "8h", 0,
+        Map.of("ECHO_GREETING", "second template")));
     cluster.apply(file);
     await().atMost(Duration.ofSeconds(30)).until(() -> admin.resources(io.agentcube.runtime.api.AgentRuntime.class)
         .inNamespace(NS).withName("cold").get().getStatus().getDefaultVersion().equals("v2"));

@@ -43,6 +43,42 @@ final class TestRuntimes {
         """.formatted(name, argv, sessionTimeout, maxSessionDuration, warmPoolSize);
   }
 
+  /**
+   * An AgentRuntime for the Kubernetes backend: one container of {@code image} (the test kubelet
+   * picks the local program by image) listening on 8080, with the given environment.
+   */
+  static String pod(String name, String namespace, String image, String sessionTimeout,
+      String maxSessionDuration, int warmPoolSize, java.util.Map<String, String> env) {
+    StringBuilder envYaml = new StringBuilder();
+    if (!env.isEmpty()) {
+      envYaml.append("          env:\n");
+      env.forEach((k, v) -> envYaml.append("            - name: ").append(k)
+          .append("\n              value: \"").append(v).append("\"\n"));
+    }
+    return """
+        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
+        kind: AgentRuntime
+        metadata:
+          name: %s
+          namespace: %s
+        spec:
+          targetPort:
+            - name: http
+              port: 8080
+              pathPrefix: /
+          podTemplate:
+            spec:
+              containers:
+                - name: agent
+                  image: %s
+        %s          ports:
+                    - containerPort: 8080
+          sessionTimeout: %s
+          maxSessionDuration: %s
+          warmPoolSize: %d
+        """.formatted(name, namespace, image, envYaml, sessionTimeout, maxSessionDuration, warmPoolSize);
+  }
+
   static Path write(Path dir, String file, String yaml) throws java.io.IOException {
     Files.createDirectories(dir);
     return Files.writeString(dir.resolve(file), yaml);
