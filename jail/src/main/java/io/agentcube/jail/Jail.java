@@ -162,8 +162,10 @@ public final class Jail {
     if (spec.network()) {
       argv.add("--share-net");
     }
-    argv.addAll(List.of("--die-with-parent", "--new-session", "--hostname", "sandbox",
-        "--cap-drop", "ALL"));
+    if (spec.dieWithParent()) {
+      argv.add("--die-with-parent");
+    }
+    argv.addAll(List.of("--new-session", "--hostname", "sandbox", "--cap-drop", "ALL"));
     argv.addAll(systemArgs);
     argv.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
     argv.addAll(List.of("--size", Long.toString(spec.tmpBytes()), "--tmpfs", "/tmp"));

@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param uid the uid it runs as ({@code -1}: the caller's own)
  * @param limits its rlimits
  * @param tmpBytes size of its private {@code /tmp} (memory)
+ * @param dieWithParent whether the jail ends when the process that started it dies (an agent
+ *     process that a restarted proxy adopts must not)
  */
 public record JailSpec(List<Mount> mounts, String workdir, boolean network, int uid,
-    Limits limits, long tmpBytes) {
+    Limits limits, long tmpBytes, boolean dieWithParent) {
 
   /** A directory bound into the jail at {@code target}. */
   public record Mount(Path source, String target, boolean writable) {
@@ -51,6 +53,7 @@ public record JailSpec(List<Mount> mounts, String workdir, boolean network, int 
     private int uid = -1;
     private Limits limits = Limits.defaults();
     private long tmpBytes = 256L << 20;
+    private boolean dieWithParent = true;
 
     private Builder() {}
 
@@ -91,8 +94,13 @@ public record JailSpec(List<Mount> mounts, String workdir, boolean network, int 
       return this;
     }
 
+    public Builder dieWithParent(boolean on) {
+      this.dieWithParent = on;
+      return this;
+    }
+
     public JailSpec build() {
-      return new JailSpec(mounts, workdir, network, uid, limits, tmpBytes);
+      return new JailSpec(mounts, workdir, network, uid, limits, tmpBytes, dieWithParent);
     }
   }
 }
