@@ -1,5 +1,7 @@
 package io.agentcube.proxy;
 
+import io.agentcube.jail.IsolationMode;
+import io.agentcube.jail.Jail;
 import io.agentcube.proxy.auth.PicodTokens;
 import io.agentcube.proxy.config.ConfigException;
 import io.agentcube.proxy.config.ProxyConfig;
@@ -54,7 +56,7 @@ interface Platform {
     Function<RuntimeDefinition, Map<String, String>> env = d -> d.authMode() == AuthMode.PICOD
         ? Map.of("PICOD_AUTH_PUBLIC_KEY", tokens.get().publicKeyPem()) : Map.of();
     return switch (name) {
-      case "process" -> process(config, vertx, d -> {
+      case "process" -> process(config, vertx, tokens, d -> {
         Map<String, String> m = new java.util.HashMap<>(env.apply(d));
         m.put("AGENTCUBE_HOME", home);
         return m;
@@ -72,10 +74,32 @@ interface Platform {
   }
 
   private static Future<Platform> process(ProxyConfig config, Vertx vertx,
+      java.util.function.Supplier<PicodTokens> tokens,
       Function<RuntimeDefinition, Map<String, String>> env) {
-    ProcessBackendOptions options = new ProcessBackendOptions(stateDir(config),
-        config.duration("process.readyTimeout"), config.duration("process.stopGracePeriod"),
-        config.list("process.sandboxdCommand"), env, config.bool("process.keepSandboxesOnStop"));
+    IsolationMode isolation;
+    try {
+      isolation = IsolationMode.parse(config.string("isolation.mode"));
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new ConfigException("isolation.mode: " + e.getMessage()));
+    }
+    java.util.Set<String> network = java.util.Set.copyOf(config.list("isolation.networkRuntimes"));
+    return vertx.executeBlocking(() -> Jail.probe(isolation), false).compose(jail -> {
+      ProcessBackendOptions.HostOptions host = config.bool("process.sandboxHost")
+          ? new ProcessBackendOptions.HostOptions(isolation.toString(),
+              () -> tokens.get().hostAuthorization(),
+              d -> network.contains(d.ref().namespace() + "/" + d.ref().name()),
+              config.integer("process.hostMaxSandboxes"))
+          : null;
+      ProcessBackendOptions options = new ProcessBackendOptions(stateDir(config),
+          config.duration("process.readyTimeout"), config.duration("process.stopGracePeriod"),
+          config.list("process.sandboxdCommand"), env, config.bool("process.keepSandboxesOnStop"),
+          jail, host);
+      return processPlatform(config, vertx, options);
+    });
+  }
+
+  private static Future<Platform> processPlatform(ProxyConfig config, Vertx vertx,
+      ProcessBackendOptions options) {
     return ProcessBackend.create(vertx, options).map(backend -> new Platform() {
       @Override
       public SandboxBackend backend() {

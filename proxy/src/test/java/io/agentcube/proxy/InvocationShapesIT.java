@@ -107,14 +107,14 @@ class InvocationShapesIT {
     JsonObject posted = json(post, 200);
     assertThat(posted.getString("method")).isEqualTo("POST");
     assertThat(posted.getString("body")).isEqualTo("payload");
-    assertThat(posted.getLong("pid")).as("the session's own sandbox").isEqualTo(echoed.getLong("pid"));
+    assertThat(posted.getInteger("port")).as("the session's own sandbox").isEqualTo(echoed.getInteger("port"));
     assertThat(sessionId(post)).isEqualTo(id);
     assertThat(posted.getJsonObject("headers").getString(ProxyFixture.SESSION)).isEqualTo(id);
 
     assertThat(json(f.get(shape.agent("echo", ""), id), 200).getString("path"))
         .as("nothing after the invocation prefix is /").isEqualTo("/");
-    assertThat(pid(f.get(shape.other().agent("echo", "/across"), id)))
-        .as("a session goes on through the other shape").isEqualTo(echoed.getLong("pid"));
+    assertThat(json(f.get(shape.other().agent("echo", "/across"), id), 200).getInteger("port"))
+        .as("a session goes on through the other shape").isEqualTo(echoed.getInteger("port"));
   }
 
   @ParameterizedTest

@@ -84,8 +84,38 @@ final class ProxyFixture implements AutoCloseable {
   }
 
   /** The pid of the sandbox process that answered an echo request. */
+  /**
+   * The machine-wide pid of the echo sandbox that answered {@code r}. Not the {@code pid} it
+   * reports: a jailed sandbox has its own PID namespace, where it is 2 or so. Found by its
+   * {@code PORT} in {@code /proc/<pid>/environ}, which is unique among live sandboxes.
+   */
   static long pid(HttpResponse<String> r) {
-    return json(r, 200).getLong("pid");
+    int port = json(r, 200).getInteger("port");
+    byte[] needle = ("PORT=" + port).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    try (var all = ProcessHandle.allProcesses()) {
+      return all.filter(h -> h.info().command().orElse("").contains("python"))
+          .filter(h -> environHas(h.pid(), needle)).mapToLong(ProcessHandle::pid).findFirst()
+          .orElseThrow(() -> new AssertionError("no sandbox process with PORT=" + port));
+    }
+  }
+
+  private static boolean environHas(long pid, byte[] entry) {
+    byte[] env;
+    try {
+      env = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/" + pid + "/environ"));
+    } catch (java.io.IOException e) {
+      return false;
+    }
+    int start = 0;
+    for (int i = 0; i <= env.length; i++) {
+      if (i == env.length || env[i] == 0) {
+        if (java.util.Arrays.equals(env, start, i, entry, 0, entry.length)) {
+          return true;
+        }
+        start = i + 1;
+      }
+    }
+    return false;
   }
 
   static String sessionId(HttpResponse<?> r) {

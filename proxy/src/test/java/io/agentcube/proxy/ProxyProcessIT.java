@@ -83,7 +83,9 @@ class ProxyProcessIT {
   }
 
   private static Set<Long> sandboxPids(Process proxy) {
-    return proxy.descendants().filter(h -> h.info().commandLine().orElse("").contains("echo_agent.py"))
+    // The python process itself (a jailed one is below bwrap, whose command line names it too).
+    return proxy.descendants().filter(h -> h.info().command().orElse("").contains("python")
+            && h.info().commandLine().orElse("").contains("echo_agent.py"))
         .map(ProcessHandle::pid).collect(Collectors.toSet());
   }
 
@@ -149,7 +151,7 @@ class ProxyProcessIT {
     HttpResponse<String> opened = invoke(first.port(), null);
     assertThat(opened.statusCode()).isEqualTo(200);
     String id = opened.headers().firstValue("x-agentcube-session-id").orElseThrow();
-    long sandboxPid = new io.vertx.core.json.JsonObject(opened.body()).getLong("pid");
+    long sandboxPid = ProxyFixture.pid(opened);
     await().atMost(Duration.ofSeconds(20)).until(() -> sandboxPids(first.process()).size() == 3);
     Set<Long> warm = new java.util.HashSet<>(sandboxPids(first.process()));
     warm.remove(sandboxPid);
@@ -160,7 +162,7 @@ class ProxyProcessIT {
     Running second = start();
     HttpResponse<String> again = invoke(second.port(), id);
     assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
-    assertThat(new io.vertx.core.json.JsonObject(again.body()).getLong("pid")).isEqualTo(sandboxPid);
+    assertThat(ProxyFixture.pid(again)).isEqualTo(sandboxPid);
     assertThat(second.output()).contains("previous run's sandboxes adopted=1 lost=0 removed=2");
     await().atMost(Duration.ofSeconds(20)).until(() -> warm.stream().noneMatch(ProxyProcessIT::alive));
 
@@ -175,7 +177,7 @@ class ProxyProcessIT {
     Running first = start();
     HttpResponse<String> opened = invoke(first.port(), null);
     String id = opened.headers().firstValue("x-agentcube-session-id").orElseThrow();
-    long sandboxPid = new io.vertx.core.json.JsonObject(opened.body()).getLong("pid");
+    long sandboxPid = ProxyFixture.pid(opened);
     first.process().destroyForcibly();
     assertThat(first.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     ProcessHandle.of(sandboxPid).ifPresent(ProcessHandle::destroyForcibly);

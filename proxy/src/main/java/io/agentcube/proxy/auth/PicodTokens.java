@@ -43,7 +43,10 @@ public final class PicodTokens implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PicodTokens.class);
   public static final String ISSUER = "agentcube-router";
 
-  private record Token(String header, long expiresAtMillis) {}
+  /** The audience of the tokens that manage a sandbox host (never a session's). */
+  public static final String HOST_AUDIENCE = "agentcube-sandbox-host";
+
+  private record Token(String header, String sandboxId, long expiresAtMillis) {}
 
   private final Vertx vertx;
   private final JWTAuth signer;
@@ -161,12 +164,50 @@ public final class PicodTokens implements AutoCloseable {
     return publicKeyPem;
   }
 
-  /** Signs the first token of {@code sessionId} on a worker thread. */
-  public Future<Void> issue(String sessionId) {
+  /**
+   * Signs the first token of {@code sessionId}, bound to sandbox {@code sandboxId}, on a worker
+   * thread. The token names both ({@code session_id}, {@code sandbox_id}): a sandbox host selects
+   * the workspace by the sandbox, so a session's token opens its own sandbox and no other.
+   */
+  public Future<Void> issue(String sessionId, String sandboxId) {
     return vertx.executeBlocking(() -> {
-      tokens.put(sessionId, sign(sessionId));
+      tokens.put(sessionId, sign(sessionId, sandboxId));
       return null;
     }, false);
+  }
+
+  /** As {@link #issue(String, String)} for a sandbox that is not on a host. */
+  public Future<Void> issue(String sessionId) {
+    return issue(sessionId, null);
+  }
+
+  private volatile Token hostToken;
+
+  /**
+   * {@code Bearer <jwt>} with audience {@value #HOST_AUDIENCE}, for the proxy's calls to a
+   * sandbox host's management API. One token for all calls, signed on first use and again, on a
+   * worker, when a quarter of its lifetime is left. Blocking only on the very first call.
+   */
+  public String hostAuthorization() {
+    Token t = hostToken;
+    if (t == null) {
+      synchronized (this) {
+        if (hostToken == null) {
+          hostToken = signHost();
+        }
+        t = hostToken;
+      }
+    }
+    return t.header;
+  }
+
+  private Token signHost() {
+    long now = clock.millis();
+    // aud as a plain string (the host's contract); JWTOptions.setAudience would write an array.
+    String jwt = signer.generateToken(new JsonObject().put("aud", HOST_AUDIENCE),
+        new JWTOptions().setAlgorithm("RS256").setIssuer(ISSUER)
+            .setExpiresInSeconds((int) ttl.toSeconds()));
+    return new Token("Bearer " + jwt, null, now + ttl.toMillis());
   }
 
   /**
@@ -174,10 +215,15 @@ public final class PicodTokens implements AutoCloseable {
    * token is missing, which {@link #issue} prevents for sessions it opened.
    */
   public String authorization(String sessionId) {
+    return authorization(sessionId, null);
+  }
+
+  /** As {@link #authorization(String)}; an inline signing binds the token to {@code sandboxId}. */
+  public String authorization(String sessionId, String sandboxId) {
     Token t = tokens.get(sessionId);
     if (t == null) {
       log.warn("token signed on the request path session={}", sessionId);
-      t = sign(sessionId);
+      t = sign(sessionId, sandboxId);
       tokens.put(sessionId, t);
     }
     return t.header;
@@ -188,12 +234,16 @@ public final class PicodTokens implements AutoCloseable {
     tokens.remove(sessionId);
   }
 
-  private Token sign(String sessionId) {
+  private Token sign(String sessionId, String sandboxId) {
     long now = clock.millis();
-    String jwt = signer.generateToken(new JsonObject().put("session_id", sessionId),
+    JsonObject claims = new JsonObject().put("session_id", sessionId);
+    if (sandboxId != null) {
+      claims.put("sandbox_id", sandboxId);
+    }
+    String jwt = signer.generateToken(claims,
         new JWTOptions().setAlgorithm("RS256").setIssuer(ISSUER)
             .setExpiresInSeconds((int) ttl.toSeconds()));
-    return new Token("Bearer " + jwt, now + ttl.toMillis());
+    return new Token("Bearer " + jwt, sandboxId, now + ttl.toMillis());
   }
 
   /** Re-signs, off the event loop, the tokens that expire within a quarter of their lifetime. */
@@ -201,13 +251,20 @@ public final class PicodTokens implements AutoCloseable {
     long horizon = clock.millis() + ttl.toMillis() / 4;
     var due = tokens.entrySet().stream().filter(e -> e.getValue().expiresAtMillis < horizon)
         .map(Map.Entry::getKey).toList();
+    Token host = hostToken;
+    if (host != null && host.expiresAtMillis < horizon) {
+      vertx.executeBlocking(() -> {
+        hostToken = signHost();
+        return null;
+      }, false);
+    }
     if (due.isEmpty()) {
       return;
     }
     vertx.executeBlocking(() -> {
       for (String id : due) {
         // computeIfPresent: a session that ended meanwhile is not brought back.
-        tokens.computeIfPresent(id, (k, old) -> sign(k));
+        tokens.computeIfPresent(id, (k, old) -> sign(k, old.sandboxId()));
       }
       return null;
     }, false);

@@ -1,5 +1,9 @@
 package io.agentcube.sandbox.process;
 
+import io.agentcube.jail.Jail;
+import io.agentcube.jail.JailSpec;
+import io.agentcube.jail.Limits;
+import io.agentcube.jail.UidPool;
 import io.agentcube.runtime.Durations;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeKind;
@@ -82,11 +86,21 @@ public final class ProcessBackend implements SandboxBackend {
   private final Path sandboxesDir;
   private final NetClient probe;
   private final PortAllocator ports = new PortAllocator();
+  /** Uids of jailed agent processes (as root); a uid is back once its sandbox is gone. */
+  private final UidPool uids = new UidPool(300_000, 65_536);
+  /** Whether agent processes get a uid each: root, and a state directory they can traverse. */
+  private volatile boolean separateUids;
   /** Live sandboxes: an entry from spawn until stopped or lost (bounded by pools + sessions). */
   private final Map<String, ProcessSandbox> live = new ConcurrentHashMap<>();
   private final List<SandboxListener> listeners = new CopyOnWriteArrayList<>();
   /** What {@link #create} found of a previous run; written once before the backend is returned. */
   private volatile List<SandboxRecord> found = List.of();
+  /** The sandbox host of hosted code interpreters; null when every sandbox is its own process. */
+  private final SandboxHost host;
+  /** Hosted sandboxes from start until stopped or lost (bounded by pools + sessions). */
+  private final Map<String, HostedSandbox> hosted = new ConcurrentHashMap<>();
+  /** The definition whose environment the host is started with (its key, AGENTCUBE_HOME). */
+  private volatile RuntimeDefinition hostDefinition;
   /** Set by a {@link #close} that kept the sandboxes: they are the next run's business then. */
   private volatile boolean released;
 
@@ -95,6 +109,86 @@ public final class ProcessBackend implements SandboxBackend {
     this.options = options;
     this.sandboxesDir = options.stateDir().resolve("sandboxes");
     this.probe = vertx.createNetClient(new NetClientOptions().setConnectTimeout(1000));
+    this.host = options.host() == null || options.sandboxdCommand().isEmpty() ? null
+        : new SandboxHost(vertx, options.stateDir().resolve("host"), this::hostCommand,
+            this::hostEnvironment, options.host().authorization(), options.readyTimeout(), ports,
+            this::hostLost);
+  }
+
+  /** Whether {@code d} is served by the sandbox host: a code interpreter of the bundled sandboxd. */
+  boolean hosted(RuntimeDefinition d) {
+    return host != null && d.ref().kind() == RuntimeKind.CODE_INTERPRETER
+        && d.template().command().isEmpty() && d.template().args().isEmpty();
+  }
+
+  private List<String> hostCommand() {
+    Map<String, String> env = hostEnvironment();
+    List<String> argv = new ArrayList<>();
+    for (String s : options.sandboxdCommand()) {
+      argv.add(EnvExpander.expand(s, env));
+    }
+    argv.addAll(List.of("--isolation", options.host().isolation(),
+        "--max-sandboxes", Integer.toString(options.host().maxSandboxes())));
+    return argv;
+  }
+
+  /** The host's whole environment: what it needs to run, and the platform's variables. */
+  private Map<String, String> hostEnvironment() {
+    Map<String, String> env = new HashMap<>();
+    for (String name : List.of("PATH", "JAVA_HOME", "TZ")) {
+      String v = System.getenv(name);
+      if (v != null) {
+        env.put(name, v);
+      }
+    }
+    env.put("LANG", "C.UTF-8");
+    env.put("HOME", options.stateDir().resolve("host").toString());
+    RuntimeDefinition d = hostDefinition;
+    if (d != null) {
+      env.putAll(options.extraEnv().apply(d));
+    }
+    return env;
+  }
+
+  private void hostLost(SandboxHost.Instance instance) {
+    for (HostedSandbox s : List.copyOf(hosted.values())) {
+      if (s.host == instance && s.end()) {
+        hosted.remove(s.id());
+        for (SandboxListener l : listeners) {
+          try {
+            l.lost(s);
+          } catch (RuntimeException e) {
+            log.warn("sandbox listener failed sandbox={}", s.id(), e);
+          }
+        }
+      }
+    }
+  }
+
+  private Future<Sandbox> startHosted(RuntimeDefinition d) {
+    hostDefinition = d;
+    String id = "sbx-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    Map<String, String> platform = new HashMap<>();
+    platform.put("AGENTCUBE_SANDBOX_ID", id);
+    platform.put("AGENTCUBE_NAMESPACE", d.ref().namespace());
+    platform.put("AGENTCUBE_RUNTIME", d.ref().name());
+    platform.put("AGENTCUBE_RUNTIME_VERSION", d.version());
+    Map<String, String> env = new HashMap<>(platform);
+    for (Map.Entry<String, String> e : d.template().env().entrySet()) {
+      if (!platform.containsKey(e.getKey())) {
+        env.put(e.getKey(), EnvExpander.expand(e.getValue(), env));
+      }
+    }
+    boolean network = options.host().network().test(d);
+    return host.running().compose(instance -> host.create(instance, id, env, network)
+        .map(v -> {
+          HostedSandbox s = new HostedSandbox(id, d, instance);
+          hosted.put(id, s);
+          if (!instance.alive()) {
+            hostLost(instance); // died between create and here: report it like any loss
+          }
+          return (Sandbox) s;
+        }));
   }
 
   /**
@@ -105,6 +199,7 @@ public final class ProcessBackend implements SandboxBackend {
     ProcessBackend backend = new ProcessBackend(vertx, options);
     return vertx.executeBlocking(() -> {
       Files.createDirectories(backend.sandboxesDir);
+      backend.separateUids = options.jail().separateUids() && backend.traversable();
       backend.found = backend.recover();
       return backend;
     });
@@ -113,6 +208,26 @@ public final class ProcessBackend implements SandboxBackend {
   @Override
   public String name() {
     return "process";
+  }
+
+  /**
+   * Makes the state directory traversable (not listable) by sandbox uids, which bubblewrap needs
+   * to bind a sandbox's directory; false, with a warning, when a parent is not traversable (then
+   * jailed agents share the proxy's uid).
+   */
+  private boolean traversable() throws IOException {
+    var x = java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x");
+    Files.setPosixFilePermissions(options.stateDir(), x);
+    Files.setPosixFilePermissions(sandboxesDir, x);
+    for (Path p = options.stateDir().toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+      if (!Files.getPosixFilePermissions(p).contains(
+          java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+        log.warn("jailed agent processes share this process's uid: {} is not traversable by"
+            + " others (chmod o+x, or pick another process.stateDir)", p);
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
@@ -148,6 +263,10 @@ public final class ProcessBackend implements SandboxBackend {
 
   @Override
   public Future<Sandbox> claim(Sandbox s, String sessionId, Instant createdAt) {
+    if (s instanceof HostedSandbox h) {
+      h.bind(sessionId);
+      return Future.succeededFuture(h);
+    }
     ProcessSandbox sandbox = (ProcessSandbox) s;
     return vertx.executeBlocking(() -> {
       sandbox.updateMarker(m -> m.withSession(sessionId, createdAt));
@@ -157,6 +276,9 @@ public final class ProcessBackend implements SandboxBackend {
 
   @Override
   public Future<Void> recordActivity(Sandbox s, Instant lastActivity) {
+    if (s instanceof HostedSandbox) {
+      return Future.succeededFuture(); // hosted sessions do not outlive the proxy (docs/isolation.md)
+    }
     ProcessSandbox sandbox = (ProcessSandbox) s;
     return vertx.executeBlocking(() -> {
       if (sandbox.alive()) {
@@ -168,11 +290,19 @@ public final class ProcessBackend implements SandboxBackend {
 
   /** Sandboxes running now. */
   public int size() {
-    return live.size();
+    return live.size() + hosted.size();
+  }
+
+  /** For tests: the sandbox host's process, or null when none runs. */
+  public ProcessHandle hostProcess() {
+    return host == null ? null : host.process();
   }
 
   @Override
   public Future<Sandbox> start(RuntimeDefinition definition) {
+    if (hosted(definition)) {
+      return startHosted(definition);
+    }
     return vertx.executeBlocking(() -> spawn(definition), false)
         .compose(sandbox -> awaitReady(sandbox)
             .recover(err -> stop(sandbox).transform(x -> Future.failedFuture(err))));
@@ -214,7 +344,15 @@ public final class ProcessBackend implements SandboxBackend {
     }
     platform.putAll(options.extraEnv().apply(d));
 
-    Map<String, String> env = new HashMap<>(System.getenv());
+    // Built from nothing: a sandbox never sees the proxy's environment.
+    Jail jail = options.jail();
+    Map<String, String> env = new HashMap<>(Jail.baseEnvironment(work.toString()));
+    if (!jail.enabled()) {
+      String path = System.getenv("PATH");
+      if (path != null) {
+        env.put("PATH", path); // unjailed, it runs in this machine's layout
+      }
+    }
     env.putAll(platform);
     // Template variables may refer to the platform ones and to earlier template ones.
     for (Map.Entry<String, String> e : d.template().env().entrySet()) {
@@ -236,7 +374,16 @@ public final class ProcessBackend implements SandboxBackend {
     if (d.template().workingDir() != null && !d.template().workingDir().startsWith("/")) {
       workDir = Files.createDirectories(work.resolve(d.template().workingDir()).normalize());
     }
-    ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile())
+    int uid = -1;
+    List<String> argv = command;
+    if (jail.enabled()) {
+      if (separateUids) {
+        uid = uids.acquire();
+        chown(work, uid);
+      }
+      argv = jail.command(jailSpec(d, work, workDir, command, uid), resolve(command));
+    }
+    ProcessBuilder pb = new ProcessBuilder(argv).directory(workDir.toFile())
         // Both streams append to the log. Not redirectErrorStream(true): on JDK 17 that still
         // gives the Process an stderr pipe stream holding an 8 KB buffer per sandbox (bench T6).
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(LOG_FILE).toFile()))
@@ -251,9 +398,11 @@ public final class ProcessBackend implements SandboxBackend {
       process = pb.start();
     } catch (IOException e) {
       deleteTree(dir);
+      uids.release(uid);
       throw new IOException("cannot run " + command + ": " + e.getMessage(), e);
     }
     ProcessSandbox sandbox = new ProcessSandbox(marker, addresses, dir, process.toHandle(), process);
+    sandbox.uid = uid;
     try {
       sandbox.updateMarker(m -> m.withProcess(process.toHandle()));
     } catch (IOException | RuntimeException e) {
@@ -323,6 +472,13 @@ public final class ProcessBackend implements SandboxBackend {
 
   @Override
   public Future<Void> stop(Sandbox s) {
+    if (s instanceof HostedSandbox h) {
+      if (!h.end()) {
+        return h.stopped != null ? h.stopped : Future.succeededFuture();
+      }
+      h.stopped = host.delete(h.host, h.id()).andThen(x -> hosted.remove(h.id()));
+      return h.stopped;
+    }
     ProcessSandbox sandbox = (ProcessSandbox) s;
     if (sandbox.stopping.getAndSet(true)) {
       Future<Void> stopped = sandbox.stopped;
@@ -359,8 +515,71 @@ public final class ProcessBackend implements SandboxBackend {
         }))
         .compose(x -> vertx.executeBlocking(() -> {
           deleteTree(sandbox.dir());
+          uids.release(sandbox.uid); // every process of it is dead: the uid may serve another
           return null;
         }, false));
+  }
+
+  /** What an agent process may see: its directory, its runtime's files and its program. */
+  private JailSpec jailSpec(RuntimeDefinition d, Path work, Path workDir, List<String> command,
+      int uid) {
+    JailSpec.Builder spec = JailSpec.builder()
+        .bind(work, work.toString(), true)
+        .workdir(workDir.toString())
+        .network(true) // the proxy reaches it on loopback
+        .limits(Limits.agentDefaults())
+        .dieWithParent(false) // a restarted proxy adopts it
+        .uid(uid);
+    java.util.Set<Path> readOnly = new java.util.LinkedHashSet<>();
+    if (d.source() != null && Files.exists(Path.of(d.source()))) {
+      readOnly.add(Path.of(d.source()).toAbsolutePath().getParent());
+    }
+    List<String> resolved = resolve(command);
+    if (!resolved.isEmpty() && resolved.get(0).startsWith("/")) {
+      Path program = Path.of(resolved.get(0));
+      try {
+        Path real = program.toRealPath();
+        if (!real.startsWith("/usr") && real.getParent() != null && real.getParent().getParent() != null) {
+          readOnly.add(real.getParent().getParent()); // e.g. /opt/jdk of /opt/jdk/bin/java
+        }
+      } catch (IOException e) {
+        // not there: the start fails and says so
+      }
+    }
+    // Files the command names by absolute path (a jar, a script) are visible, read-only.
+    for (String arg : command.subList(Math.min(1, command.size()), command.size())) {
+      if (arg.startsWith("/") && !arg.startsWith("/usr/") && !arg.startsWith("/etc/")) {
+        Path p = Path.of(arg).normalize();
+        if (Files.exists(p) && !p.startsWith(work)) {
+          readOnly.add(p);
+        }
+      }
+    }
+    readOnly.removeIf(p -> p.startsWith(work) || p.startsWith(sandboxesDir) || sandboxesDir.startsWith(p));
+    readOnly.forEach(spec::readOnly);
+    return spec.build();
+  }
+
+  /** {@code command} with its program found on this process's PATH (the jail's PATH is minimal). */
+  private static List<String> resolve(List<String> command) {
+    if (command.isEmpty() || command.get(0).contains("/")) {
+      return command;
+    }
+    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    for (String dir : path.split(":")) {
+      Path p = Path.of(dir.isEmpty() ? "." : dir, command.get(0));
+      if (Files.isExecutable(p) && !Files.isDirectory(p)) {
+        List<String> out = new ArrayList<>(command);
+        out.set(0, p.toAbsolutePath().toString());
+        return out;
+      }
+    }
+    return command;
+  }
+
+  private static void chown(Path dir, int uid) throws IOException {
+    Files.setAttribute(dir, "unix:uid", uid);
+    Files.setAttribute(dir, "unix:gid", uid);
   }
 
   /**
@@ -421,6 +640,19 @@ public final class ProcessBackend implements SandboxBackend {
 
   @Override
   public Future<Void> close() {
+    if (host != null) {
+      // Hosted workspaces never outlive the proxy: the host goes with it (docs/isolation.md).
+      List<Future<Void>> stops = new ArrayList<>();
+      for (HostedSandbox s : List.copyOf(hosted.values())) {
+        stops.add(stop(s));
+      }
+      return Future.join(stops).eventually(() -> host.close(options.stopGracePeriod()))
+          .eventually(this::closeProcesses).mapEmpty();
+    }
+    return closeProcesses();
+  }
+
+  private Future<Void> closeProcesses() {
     if (options.keepSandboxesOnStop()) {
       released = true;
       log.info("sandboxes kept running for the next start count={} dir={}", live.size(), sandboxesDir);
@@ -484,6 +716,10 @@ public final class ProcessBackend implements SandboxBackend {
       addresses[i] = SocketAddress.inetSocketAddress(marker.ports().get(i), "127.0.0.1");
     }
     ProcessSandbox sandbox = new ProcessSandbox(marker, addresses, dir, process, null);
+    Object owner = Files.getAttribute(dir.resolve("work"), "unix:uid");
+    if (owner instanceof Integer uid && uids.claim(uid)) {
+      sandbox.uid = uid; // a jailed one keeps its uid until it is stopped
+    }
     sandbox.updateMarker(SandboxMarker::adopted);
     live.put(sandbox.id(), sandbox);
     process.onExit().thenRun(() -> {

@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import io.agentcube.jail.Jail;
 import io.agentcube.runtime.RuntimeDefinition;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * Settings of the process backend.
@@ -20,15 +23,44 @@ import io.agentcube.runtime.RuntimeDefinition;
  * @param extraEnv more environment for a sandbox of a given runtime (e.g. the PicoD public key)
  * @param keepSandboxesOnStop whether {@code close} leaves the sandboxes running, for the next start
  *     on the same state directory to adopt (an upgrade); otherwise it stops them all
+ * @param jail how agent processes are jailed ({@link Jail#disabled} for none)
+ * @param host how code interpreters served by the bundled sandboxd share one sandbox host; null
+ *     for one sandboxd process per sandbox
  */
 public record ProcessBackendOptions(Path stateDir, Duration readyTimeout, Duration stopGracePeriod,
     List<String> sandboxdCommand, Function<RuntimeDefinition, Map<String, String>> extraEnv,
-    boolean keepSandboxesOnStop) {
+    boolean keepSandboxesOnStop, Jail jail, HostOptions host) {
+
+  /**
+   * The sandbox host (see {@link SandboxHost}).
+   *
+   * @param isolation passed to the host as {@code --isolation} ({@code auto}, {@code required},
+   *     {@code off})
+   * @param authorization the {@code Authorization} value of the proxy's calls to the host
+   * @param network which runtimes' executions may use the network (default: none)
+   * @param maxSandboxes workspaces one host holds at most
+   */
+  public record HostOptions(String isolation, Supplier<String> authorization,
+      Predicate<RuntimeDefinition> network, int maxSandboxes) {
+    public HostOptions {
+      Objects.requireNonNull(authorization, "authorization");
+      network = network == null ? d -> false : network;
+    }
+  }
 
   public ProcessBackendOptions {
     Objects.requireNonNull(stateDir, "stateDir");
     sandboxdCommand = List.copyOf(sandboxdCommand);
     extraEnv = extraEnv == null ? d -> Map.of() : extraEnv;
+    jail = jail == null ? Jail.disabled("not configured") : jail;
+  }
+
+  /** Without jail and host (one process per sandbox, unjailed). */
+  public ProcessBackendOptions(Path stateDir, Duration readyTimeout, Duration stopGracePeriod,
+      List<String> sandboxdCommand, Function<RuntimeDefinition, Map<String, String>> extraEnv,
+      boolean keepSandboxesOnStop) {
+    this(stateDir, readyTimeout, stopGracePeriod, sandboxdCommand, extraEnv, keepSandboxesOnStop,
+        null, null);
   }
 
   public static ProcessBackendOptions of(Path stateDir) {

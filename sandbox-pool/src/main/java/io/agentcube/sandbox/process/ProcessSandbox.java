@@ -28,6 +28,8 @@ final class ProcessSandbox implements Sandbox {
   private volatile boolean exited;
   /** Set once when the proxy decides to stop it: its exit is then not a loss. */
   final AtomicBoolean stopping = new AtomicBoolean();
+  /** Its own uid when jailed as root, else -1. */
+  volatile int uid = -1;
   /** Completed when stop finished (tree dead, directory removed). */
   volatile Future<Void> stopped;
 
