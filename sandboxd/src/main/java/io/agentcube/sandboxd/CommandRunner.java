@@ -1,15 +1,16 @@
 package io.agentcube.sandboxd;
 
+import io.agentcube.jail.Jail;
+import io.agentcube.jail.JailSpec;
+import io.agentcube.jail.Limits;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -26,32 +27,47 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one command to completion or timeout and captures its output.
+ * Runs one command of one workspace to completion or timeout and captures its output.
  *
  * <p>Design. The caller's thread supervises: it starts the process (argv as given, no shell, stdin
  * from /dev/null), hands stdout and stderr to two drainer threads ({@link OutputCapture}), and
  * waits for the process to exit. The command is over when that process exits: what it wrote is
  * already in the pipes, and the drainers get {@value #LINGER_MILLIS} ms to read it to end of
- * file. A background child that still holds the pipes after that (started with {@code &} and no
- * redirection) is left running and its later output is dropped; PicoD would instead hang until
- * the timeout. The JDK itself closes the pipes of an exited process whenever no read is in
- * progress, so waiting for such children could not be made deterministic anyway.
+ * file.
  *
- * <p>Timeout. When the deadline passes while the process runs, the whole tree is killed with
- * SIGKILL and the result is exit code {@value #TIMEOUT_EXIT_CODE} with PicoD's note appended to
- * stderr. {@link ProcessHandle#descendants()} finds the processes still attached below the root;
- * one whose parent already exited has been re-parented to init and is not a descendant any more,
- * so every command also gets a unique {@value #EXECUTION_ID_ENV} in its environment, which its
- * children inherit, and processes whose {@code /proc/<pid>/environ} carries it are killed too
- * (Jenkins finds a build's leftovers the same way). Only a process that both left the tree and
- * cleared its environment escapes. {@link ProcessHandle#destroyForcibly()} checks the start time,
- * so a recycled pid is never hit.
+ * <p>The jail. When {@link Jail#enabled()}, the process is the jail's wrapper (bubblewrap) around
+ * the command: its own mount, PID, IPC, UTS and (unless the sandbox has network) network
+ * namespaces, only the workspace writable (at {@link WorkspacePaths#jailRoot()}), rlimits, and on a
+ * root host a uid of the sandbox's own. The command runs as {@code /usr/bin/env -- argv}
+ * inside, so a missing or non-executable program is 127 or 126 as without the jail (bubblewrap
+ * itself would answer 1). The PID namespace ends with the command: when it exits, or when the
+ * wrapper is killed, the kernel kills every process left in it, daemons started with
+ * {@code setsid}, double forks and {@code env -i} children included. So a timeout or a kill is
+ * one SIGKILL of the wrapper, and background processes never outlive their command.
+ *
+ * <p>Without the jail, a background child that still holds the pipes after the command exited
+ * ({@code &} with no redirection) is left running and its later output is dropped; PicoD would
+ * instead hang until the timeout. On timeout the whole tree is killed with SIGKILL: {@link
+ * ProcessHandle#descendants()} finds the processes still attached below the root; one whose parent
+ * already exited has been re-parented to init and is not a descendant any more, so every command
+ * also gets a unique {@value #EXECUTION_ID_ENV} in its environment, which its children inherit,
+ * and processes whose {@code /proc/<pid>/environ} carries it are killed too (Jenkins finds a
+ * build's leftovers the same way). Only a process that both left the tree and cleared its
+ * environment escapes. {@link ProcessHandle#destroyForcibly()} checks the start time, so a
+ * recycled pid is never hit.
+ *
+ * <p>Environment. Built from nothing: {@link Jail#baseEnvironment} ({@code PATH}, {@code HOME},
+ * {@code LANG}, {@code TMPDIR}), then the workspace's environment (a host sandbox's create-time
+ * {@code env}, or single mode's {@code --pass-env} variables), then the request's {@code env},
+ * then {@value #EXECUTION_ID_ENV}. sandboxd's own environment ({@code PICOD_AUTH_PUBLIC_KEY},
+ * whatever its launcher passed) never reaches a command.
  *
  * <p>Threads: {@link #run} blocks its caller for up to the timeout plus
  * {@value #KILL_GRACE_MILLIS} ms; it must not run on a thread that serves anything else. A
  * drainer left reading a background child's pipe ends when that child exits or closes it. The
- * running processes are tracked so {@link #killAll()} can end them at shutdown; each entry is
- * removed when its run returns.
+ * running processes are tracked here (so {@link #killAll()} can end them at shutdown) and by
+ * their workspace (so deleting a sandbox kills its commands); each entry is removed when its run
+ * returns, so both are bounded by the number of commands running.
  */
 final class CommandRunner {
 
@@ -62,8 +78,11 @@ final class CommandRunner {
   static final String EXECUTION_ID_ENV = "SANDBOXD_EXECUTION_ID";
   private static final Logger log = LoggerFactory.getLogger(CommandRunner.class);
 
-  /** What to run. {@code env} is merged over the daemon's environment. */
-  record Command(List<String> argv, Path workingDir, Map<String, String> env, Duration timeout) {}
+  /**
+   * What to run. {@code workingDir} is relative to the workspace root ({@code "."} for it), as
+   * {@link WorkspacePaths.Resolved#relative()} gives it; {@code env} is the request's.
+   */
+  record Command(List<String> argv, String workingDir, Map<String, String> env, Duration timeout) {}
 
   /** How it went. {@code durationSeconds} is measured with the monotonic clock. */
   record Result(
@@ -75,36 +94,80 @@ final class CommandRunner {
       Instant end,
       double durationSeconds) {}
 
+  /** A started command, as its workspace and this runner track it to kill it. */
+  static final class Running {
+    private final Process process;
+    private final String executionId;
+    private final boolean jailed;
+
+    Running(Process process, String executionId, boolean jailed) {
+      this.process = process;
+      this.executionId = executionId;
+      this.jailed = jailed;
+    }
+
+    /**
+     * SIGKILLs the command and everything it started: the jail's wrapper (its PID namespace
+     * takes the rest), or without the jail the tree and every process marked with the
+     * execution's id. Returns at once; the supervising {@link #run} sees the exit. Any thread.
+     */
+    void kill() {
+      if (jailed) {
+        process.destroyForcibly();
+      } else {
+        killTree(process.toHandle(), executionId);
+      }
+    }
+
+    long pid() {
+      return process.pid();
+    }
+  }
+
   private final long maxOutputBytes;
   private final ExecutorService drainers;
   private final Clock clock;
-  /** Running processes and their execution ids; an entry lives exactly as long as its run. */
-  private final Map<Process, String> running = new ConcurrentHashMap<>();
+  private final Jail jail;
+  private final Limits limits;
+  /** Running commands; an entry lives exactly as long as its run. */
+  private final Set<Running> running = ConcurrentHashMap.newKeySet();
 
   /**
    * @param maxOutputBytes bytes kept per stream
    * @param drainers runs two blocking drain tasks per command; may reject when saturated
    * @param clock wall clock for {@code start_time}/{@code end_time}
+   * @param jail wraps every command when enabled
+   * @param limits the rlimits of a jailed command
    */
-  CommandRunner(long maxOutputBytes, ExecutorService drainers, Clock clock) {
+  CommandRunner(long maxOutputBytes, ExecutorService drainers, Clock clock, Jail jail,
+      Limits limits) {
     this.maxOutputBytes = maxOutputBytes;
     this.drainers = drainers;
     this.clock = clock;
+    this.jail = jail;
+    this.limits = limits;
   }
 
   /**
-   * Runs {@code command} on the calling thread (blocking).
+   * Runs {@code command} in {@code workspace} on the calling thread (blocking). The caller holds
+   * an execution slot of the workspace ({@link Workspace#beginExecution()}).
    *
    * @return the result; a program that cannot be started is exit code 127 (not found) or 126
-   *     (not executable) with the reason on stderr, as a shell would report it
+   *     (not executable) with the reason on stderr, as a shell would report it; a command killed
+   *     because its sandbox was deleted is 137
    * @throws SandboxdException 429 when no drainer thread is free
    */
-  Result run(Command command) {
-    ProcessBuilder builder = new ProcessBuilder(command.argv());
-    builder.directory(command.workingDir().toFile());
-    builder.environment().putAll(command.env());
+  Result run(Workspace workspace, Command command) {
+    WorkspacePaths paths = workspace.paths();
+    boolean jailed = jail.enabled();
+    ProcessBuilder builder = new ProcessBuilder(jailed
+        ? jail.command(spec(workspace, command), inJail(command.argv()))
+        : command.argv());
+    builder.directory((jailed ? paths.root() : under(paths.root(), command.workingDir())).toFile());
     String executionId = UUID.randomUUID().toString();
-    builder.environment().put(EXECUTION_ID_ENV, executionId);
+    Map<String, String> env = builder.environment();
+    env.clear();
+    env.putAll(environment(workspace, command, executionId));
     builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
 
     Instant start = clock.instant();
@@ -117,16 +180,67 @@ final class CommandRunner {
       int code = reason.contains("error=13") ? 126 : 127;
       return new Result("", reason + "\n", code, false, start, clock.instant(), seconds(t0));
     }
-    running.put(process, executionId);
+    Running handle = new Running(process, executionId, jailed);
+    running.add(handle);
     try {
-      return supervise(command, process, executionId, start, t0);
+      if (!workspace.attach(handle)) {
+        handle.kill(); // the sandbox is being deleted: this one goes with it
+      }
+      return supervise(command, process, handle, start, t0);
     } finally {
-      running.remove(process);
+      workspace.detach(handle);
+      running.remove(handle);
     }
   }
 
+  /** The environment of a command, built from nothing (see the class comment). */
+  Map<String, String> environment(Workspace workspace, Command command, String executionId) {
+    Path home = jail.enabled() ? workspace.paths().jailRoot() : workspace.paths().root();
+    Map<String, String> env = new LinkedHashMap<>(Jail.baseEnvironment(home.toString()));
+    env.putAll(workspace.env());
+    env.putAll(command.env());
+    env.put(EXECUTION_ID_ENV, executionId);
+    return env;
+  }
+
+  private JailSpec spec(Workspace workspace, Command command) {
+    Path inside = workspace.paths().jailRoot();
+    JailSpec.Builder spec = JailSpec.builder()
+        .bind(workspace.paths().root(), inside.toString(), true)
+        .workdir(under(inside, command.workingDir()).toString())
+        .network(workspace.network())
+        .limits(limits);
+    for (Path p : workspace.readOnly()) {
+      spec.readOnly(p);
+    }
+    if (workspace.uid() >= 0) {
+      spec.uid(workspace.uid());
+    }
+    return spec.build();
+  }
+
+  /**
+   * {@code /usr/bin/env -- argv}: env exits 127 or 126 with the reason when the program is missing
+   * or not executable, as ProcessBuilder's failure is reported without the jail. Not for an argv
+   * whose program contains {@code =}, which env would read as an assignment.
+   */
+  private static List<String> inJail(List<String> argv) {
+    if (argv.get(0).indexOf('=') >= 0) {
+      return argv;
+    }
+    List<String> wrapped = new ArrayList<>(argv.size() + 2);
+    wrapped.add("/usr/bin/env");
+    wrapped.add("--");
+    wrapped.addAll(argv);
+    return wrapped;
+  }
+
+  private static Path under(Path root, String relative) {
+    return relative.equals(".") ? root : root.resolve(relative);
+  }
+
   private Result supervise(
-      Command command, Process process, String executionId, Instant start, long t0) {
+      Command command, Process process, Running handle, Instant start, long t0) {
     OutputCapture stdout = new OutputCapture(maxOutputBytes);
     OutputCapture stderr = new OutputCapture(maxOutputBytes);
     Future<?> outDrain;
@@ -135,7 +249,7 @@ final class CommandRunner {
       outDrain = drainers.submit(() -> stdout.drain(process.getInputStream()));
       errDrain = drainers.submit(() -> stderr.drain(process.getErrorStream()));
     } catch (RejectedExecutionException e) {
-      killTree(process.toHandle(), executionId);
+      handle.kill();
       throw SandboxdException.reject(
           ErrorCode.SERVER_OVERLOADED, "too many commands running, try again later");
     }
@@ -143,7 +257,7 @@ final class CommandRunner {
     long deadline = t0 + command.timeout().toNanos();
     boolean timedOut = !awaitExit(process, deadline);
     if (timedOut) {
-      killTree(process.toHandle(), executionId);
+      handle.kill();
       long grace = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILL_GRACE_MILLIS);
       awaitExitQuietly(process, grace);
       if (!awaitDrained(outDrain, errDrain, grace)) {
@@ -216,7 +330,7 @@ final class CommandRunner {
       targets.add(root);
       root.descendants().forEach(targets::add);
       if (executionId != null) {
-        targets.addAll(marked(executionId));
+        targets.addAll(ProcTable.withEnvironment(EXECUTION_ID_ENV, executionId));
       }
       targets.removeIf(h -> !h.isAlive());
       if (targets.isEmpty()) {
@@ -229,42 +343,9 @@ final class CommandRunner {
     }
   }
 
-  /** Live processes whose environment holds {@code EXECUTION_ID_ENV=executionId} (Linux). */
-  static List<ProcessHandle> marked(String executionId) {
-    byte[] needle = (EXECUTION_ID_ENV + "=" + executionId).getBytes(StandardCharsets.US_ASCII);
-    long self = ProcessHandle.current().pid();
-    List<ProcessHandle> found = new ArrayList<>();
-    ProcessHandle.allProcesses().forEach(h -> {
-      if (h.pid() != self && environContains(h.pid(), needle)) {
-        found.add(h);
-      }
-    });
-    return found;
-  }
-
-  private static boolean environContains(long pid, byte[] needle) {
-    byte[] env;
-    try {
-      env = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ"));
-    } catch (IOException | SecurityException e) {
-      return false; // gone, another user's, or no /proc: not ours to kill
-    }
-    // Entries are NUL-separated; match a whole entry.
-    int start = 0;
-    for (int i = 0; i <= env.length; i++) {
-      if (i == env.length || env[i] == 0) {
-        if (i - start == needle.length && Arrays.equals(env, start, i, needle, 0, needle.length)) {
-          return true;
-        }
-        start = i + 1;
-      }
-    }
-    return false;
-  }
-
   /** Kills every running command's tree (shutdown). */
   void killAll() {
-    running.forEach((p, id) -> killTree(p.toHandle(), id));
+    running.forEach(Running::kill);
   }
 
   private static double seconds(long t0) {

@@ -3,8 +3,6 @@ package io.agentcube.sandboxd;
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,13 +12,15 @@ import java.util.concurrent.Semaphore;
 
 /**
  * {@code POST /api/execute}: {@code {command: [argv...], timeout?: "60s", working_dir?, env?}} →
- * 200 {@code {stdout, stderr, exit_code, duration, start_time, end_time}}.
+ * 200 {@code {stdout, stderr, exit_code, duration, start_time, end_time}}, in the request's
+ * workspace.
  *
  * <p>Validation happens before anything runs (400 for an empty or non-string command, a bad
  * timeout, a working directory outside the workspace or missing, a non-string env value). At most
- * {@link SandboxdOptions#maxExecutions()} commands run at once; one more gets 429 at once rather
- * than queueing behind commands that may run for minutes. A command that exits non-zero, times
- * out (124) or cannot be started (126/127) is still a 200: the result describes it.
+ * {@link SandboxdOptions#maxExecutions()} commands run at once in the daemon and
+ * {@link SandboxdOptions#maxExecutionsPerSandbox()} in one workspace; one more gets 429 at once
+ * rather than queueing behind commands that may run for minutes. A command that exits non-zero,
+ * times out (124) or cannot be started (126/127) is still a 200: the result describes it.
  *
  * <p>Blocking: occupies the exchange's handler thread for the command's run
  * ({@link CommandRunner}).
@@ -30,27 +30,30 @@ final class ExecuteHandler {
   /** Longest timeout accepted, so a typo cannot pin a thread for years. */
   static final Duration MAX_TIMEOUT = Duration.ofDays(1);
 
-  private final WorkspacePaths paths;
   private final CommandRunner runner;
   private final Duration defaultTimeout;
   private final Semaphore slots;
 
-  ExecuteHandler(WorkspacePaths paths, CommandRunner runner, SandboxdOptions options) {
-    this.paths = paths;
+  ExecuteHandler(CommandRunner runner, SandboxdOptions options) {
     this.runner = runner;
     this.defaultTimeout = options.defaultTimeout();
     this.slots = new Semaphore(options.maxExecutions());
   }
 
-  void execute(HttpExchange exchange, InputStream body) throws IOException {
-    CommandRunner.Command command = parse(Json.readObject(body));
+  void execute(HttpExchange exchange, InputStream body, Workspace workspace) throws IOException {
+    CommandRunner.Command command = parse(Json.readObject(body), workspace.paths());
     if (!slots.tryAcquire()) {
       throw SandboxdException.reject(
           ErrorCode.SERVER_OVERLOADED, "too many commands running at once, try again later");
     }
     CommandRunner.Result result;
     try {
-      result = runner.run(command);
+      workspace.beginExecution();
+      try {
+        result = runner.run(workspace, command);
+      } finally {
+        workspace.endExecution();
+      }
     } finally {
       slots.release();
     }
@@ -65,7 +68,7 @@ final class ExecuteHandler {
   }
 
   /** Validates a request body into a command; 400 on anything unusable. */
-  CommandRunner.Command parse(Map<String, Object> req) {
+  CommandRunner.Command parse(Map<String, Object> req, WorkspacePaths paths) {
     Object rawCommand = req.get("command");
     if (rawCommand == null || (rawCommand instanceof List && ((List<?>) rawCommand).isEmpty())) {
       throw SandboxdException.badRequest("command cannot be empty");
@@ -85,7 +88,8 @@ final class ExecuteHandler {
       throw SandboxdException.badRequest("command cannot be empty");
     }
     return new CommandRunner.Command(
-        argv, workingDir(req.get("working_dir")), env(req.get("env")), timeout(req.get("timeout")));
+        argv, workingDir(req.get("working_dir"), paths), env(req.get("env")),
+        timeout(req.get("timeout")));
   }
 
   private Duration timeout(Object raw) {
@@ -116,27 +120,34 @@ final class ExecuteHandler {
     return timeout;
   }
 
-  private Path workingDir(Object raw) {
+  /** The working directory relative to the workspace root, links inside resolved. */
+  private static String workingDir(Object raw, WorkspacePaths paths) {
     if (raw == null || (raw instanceof String && ((String) raw).isEmpty())) {
-      return paths.root();
+      return ".";
     }
     if (!(raw instanceof String)) {
       throw SandboxdException.badRequest("Invalid working directory: must be a string");
     }
-    Path dir;
-    try {
-      dir = paths.resolve((String) raw);
-    } catch (SandboxdException e) {
+    String relative;
+    boolean directory;
+    try (WorkspacePaths.Resolved dir = paths.open((String) raw)) {
+      relative = dir.relative();
+      directory = dir.isRoot() || (dir.attributes() != null && dir.attributes().isDirectory());
+    } catch (SandboxdException | IOException e) {
       throw SandboxdException.badRequest("Invalid working directory: " + e.getMessage());
     }
-    if (!Files.isDirectory(dir)) {
+    if (!directory) {
       throw SandboxdException.badRequest(
           "Invalid working directory: " + raw + " is not an existing directory");
     }
-    return dir;
+    return relative;
   }
 
-  private static Map<String, String> env(Object raw) {
+  /**
+   * An {@code env} object of a request (execute, or a host's create): names without {@code =}
+   * or NUL, string values without NUL; 400 otherwise. Null for none.
+   */
+  static Map<String, String> env(Object raw) {
     if (raw == null) {
       return Map.of();
     }

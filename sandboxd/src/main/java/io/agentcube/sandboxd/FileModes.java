@@ -133,16 +133,39 @@ final class FileModes {
       return new Info((Long) a.get("size"), (FileTime) a.get("lastModifiedTime"),
           (Integer) a.get("mode"));
     } catch (UnsupportedOperationException | IllegalArgumentException e) {
-      // No "unix" view: rebuild the mode from the POSIX view (no setuid bits then).
-      PosixFileAttributes p =
-          Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      int mode = p.isDirectory() ? S_IFDIR : p.isSymbolicLink() ? S_IFLNK
-          : p.isRegularFile() ? 0100000 : 0;
-      for (PosixFilePermission perm : p.permissions()) {
-        mode |= 0400 >> perm.ordinal();
-      }
-      return new Info(p.size(), p.lastModifiedTime(), mode);
+      return info(Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
     }
+  }
+
+  /**
+   * The metadata of a file read through a directory handle ({@code attrs}), with the setuid,
+   * setgid and sticky bits (which the POSIX view lacks) taken from {@code hostPath} only when
+   * that name still leads to the same file: a name swapped meanwhile cannot leak another file's
+   * mode.
+   */
+  static Info info(PosixFileAttributes attrs, Path hostPath) {
+    Info base = info(attrs);
+    try {
+      Map<String, Object> a =
+          Files.readAttributes(hostPath, "unix:mode,fileKey", LinkOption.NOFOLLOW_LINKS);
+      Object key = attrs.fileKey();
+      if (key != null && key.equals(a.get("fileKey"))) {
+        return new Info(base.size(), base.modified(), (Integer) a.get("mode"));
+      }
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      // gone or no "unix" view: the POSIX bits are all there is
+    }
+    return base;
+  }
+
+  /** The mode rebuilt from the POSIX view (no setuid, setgid or sticky bits). */
+  static Info info(PosixFileAttributes p) {
+    int mode = p.isDirectory() ? S_IFDIR : p.isSymbolicLink() ? S_IFLNK
+        : p.isRegularFile() ? 0100000 : 0;
+    for (PosixFilePermission perm : p.permissions()) {
+      mode |= 0400 >> perm.ordinal();
+    }
+    return new Info(p.size(), p.lastModifiedTime(), mode);
   }
 
   /** The upload response PicoD sends: {@code {path, size, mode, modified}}. */

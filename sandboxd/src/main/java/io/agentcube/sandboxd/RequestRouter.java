@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,9 +18,15 @@ import org.slf4j.LoggerFactory;
  *
  * <ol>
  *   <li>{@code GET /health}: answered at once, no token needed.
- *   <li>Authentication: every other request needs a valid bearer token ({@link TokenVerifier});
- *       skipped only under {@code --no-auth}. Checked before routing, so an unauthenticated
- *       caller learns nothing about which paths exist.
+ *   <li>Host admin API ({@code /host/v1/}, host mode only): an admin token
+ *       ({@link TokenVerifier#verifyAdmin}), then {@link HostHandler}.
+ *   <li>Authentication: every other request needs a valid session token
+ *       ({@link TokenVerifier#verifySession}); skipped only under {@code --no-auth} (single mode).
+ *       Checked before routing, so an unauthenticated caller learns nothing about which paths
+ *       exist. An admin token is no session token, nor the reverse.
+ *   <li>Workspace: the one of a single-mode daemon, or on a host the sandbox the token's
+ *       {@code sandbox_id} names; its {@link SessionPin} admits the token's session or refuses it
+ *       ({@link Workspaces#admit}). Everything after acts on that workspace only.
  *   <li>Body cap: a declared {@code Content-Length} above the cap is refused before reading; the
  *       body handed to a handler fails once it passes the cap ({@link BoundedInputStream}).
  *   <li>Route: execute, upload, list, download; 405 for a known path with the wrong method, 404
@@ -36,24 +43,37 @@ final class RequestRouter implements HttpHandler {
   private static final Logger log = LoggerFactory.getLogger(RequestRouter.class);
 
   private final TokenVerifier verifier; // null under --no-auth
+  private final Workspaces workspaces;
+  private final HostHandler host; // null in single mode
   private final ExecuteHandler execute;
   private final FileHandler files;
   private final long maxBodyBytes;
   private final Clock clock;
   private final Instant startedAt;
+  private final Supplier<Map<String, Object>> healthDetails;
 
+  /**
+   * @param healthDetails fields {@code /health} adds to PicoD's (mode, isolation, sandboxes);
+   *     called on every health request
+   */
   RequestRouter(
       TokenVerifier verifier,
+      Workspaces workspaces,
+      HostHandler host,
       ExecuteHandler execute,
       FileHandler files,
       long maxBodyBytes,
-      Clock clock) {
+      Clock clock,
+      Supplier<Map<String, Object>> healthDetails) {
     this.verifier = verifier;
+    this.workspaces = workspaces;
+    this.host = host;
     this.execute = execute;
     this.files = files;
     this.maxBodyBytes = maxBodyBytes;
     this.clock = clock;
     this.startedAt = clock.instant();
+    this.healthDetails = healthDetails;
   }
 
   @Override
@@ -93,29 +113,35 @@ final class RequestRouter implements HttpHandler {
       health(exchange);
       return;
     }
-    if (verifier != null) {
-      verifier.verify(exchange.getRequestHeaders().getFirst("Authorization"));
+    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    if (host != null && path.startsWith(HostHandler.PREFIX)) {
+      verifier.verifyAdmin(authorization); // a host always has a verifier
+      host.handle(exchange, method, path, body(exchange));
+      return;
     }
+    TokenVerifier.Claims claims = verifier == null ? null : verifier.verifySession(authorization);
+    Workspace workspace = workspaces.admit(claims);
     if (path.equals("/api/execute")) {
       requireMethod(method, "POST");
-      execute.execute(exchange, body(exchange));
+      execute.execute(exchange, body(exchange), workspace);
     } else if (path.equals("/api/files") || path.equals("/api/files/")) {
       if (method.equals("POST")) {
-        files.upload(exchange, body(exchange));
+        files.upload(exchange, body(exchange), workspace);
       } else {
         requireMethod(method, "GET");
-        files.list(exchange, UrlPaths.query(exchange.getRequestURI().getRawQuery()).get("path"));
+        files.list(exchange, UrlPaths.query(exchange.getRequestURI().getRawQuery()).get("path"),
+            workspace);
       }
     } else if (path.startsWith(FileHandler.DOWNLOAD_PREFIX)) {
       requireMethod(method, "GET");
       files.download(exchange,
-          UrlPaths.decodePath(path.substring(FileHandler.DOWNLOAD_PREFIX.length())));
+          UrlPaths.decodePath(path.substring(FileHandler.DOWNLOAD_PREFIX.length())), workspace);
     } else {
       throw SandboxdException.notFound("no such endpoint: " + method + " " + path);
     }
   }
 
-  private static void requireMethod(String method, String allowed) {
+  static void requireMethod(String method, String allowed) {
     if (!method.equals(allowed)) {
       throw SandboxdException.reject(ErrorCode.METHOD_NOT_ALLOWED,
           "method " + method + " not allowed here, use " + allowed);
@@ -143,6 +169,7 @@ final class RequestRouter implements HttpHandler {
     body.put("service", "sandboxd");
     body.put("version", SandboxdServer.version());
     body.put("uptime", GoDuration.format(Duration.between(startedAt, clock.instant())));
+    body.putAll(healthDetails.get());
     Responses.sendJson(exchange, 200, body);
   }
 

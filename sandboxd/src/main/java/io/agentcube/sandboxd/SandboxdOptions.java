@@ -1,9 +1,11 @@
 package io.agentcube.sandboxd;
 
+import io.agentcube.jail.IsolationMode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -24,6 +26,14 @@ import java.util.Objects;
  *   <tr><td>{@code --max-body-bytes N}</td><td>{@code SANDBOXD_MAX_BODY_BYTES}</td><td>32 MiB</td></tr>
  *   <tr><td>{@code --max-executions N}</td><td>{@code SANDBOXD_MAX_EXECUTIONS}</td><td>16 at once</td></tr>
  *   <tr><td>{@code --default-timeout D}</td><td>{@code SANDBOXD_DEFAULT_TIMEOUT}</td><td>60s</td></tr>
+ *   <tr><td>{@code --mode single|host}</td><td>{@code SANDBOXD_MODE}</td><td>single</td></tr>
+ *   <tr><td>{@code --workspaces DIR}</td><td>{@code SANDBOXD_WORKSPACES}</td><td>none (host mode: required)</td></tr>
+ *   <tr><td>{@code --max-sandboxes N}</td><td>{@code SANDBOXD_MAX_SANDBOXES}</td><td>4096</td></tr>
+ *   <tr><td>{@code --max-executions-per-sandbox N}</td><td>{@code SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX}</td><td>4 (at most --max-executions)</td></tr>
+ *   <tr><td>{@code --exit-on-stdin-eof}</td><td>{@code SANDBOXD_EXIT_ON_STDIN_EOF}</td><td>off</td></tr>
+ *   <tr><td>{@code --isolation auto|required|off}</td><td>{@code SANDBOXD_ISOLATION}</td><td>auto</td></tr>
+ *   <tr><td>{@code --pass-env A,B}</td><td>{@code SANDBOXD_PASS_ENV}</td><td>none (single mode only)</td></tr>
+ *   <tr><td>{@code --read-only DIR,DIR}</td><td>{@code SANDBOXD_READ_ONLY}</td><td>none</td></tr>
  * </table>
  *
  * <p>Flags may be written {@code --name value}, {@code --name=value} or with one dash as Go's
@@ -43,6 +53,35 @@ public final class SandboxdOptions {
   public static final String TOKEN_ISSUER = "agentcube-router";
   /** Clock skew tolerated on {@code exp}, {@code iat} and {@code nbf} (PicoD's leeway). */
   public static final Duration TOKEN_LEEWAY = Duration.ofMinutes(1);
+  /** The audience of the router's tokens for the host admin API ({@code /host/v1/}). */
+  public static final String HOST_AUDIENCE = "agentcube-sandbox-host";
+  /** Default cap on the sandboxes one host holds. */
+  public static final int DEFAULT_MAX_SANDBOXES = 4096;
+  /** Default cap on the commands one sandbox of a host runs at once. */
+  public static final int DEFAULT_MAX_EXECUTIONS_PER_SANDBOX = 4;
+
+  /** One daemon per sandbox (a pod), or one host holding many sandboxes' workspaces. */
+  public enum Mode {
+    SINGLE,
+    HOST;
+
+    static Mode parse(String key, String text) {
+      switch (text.strip().toLowerCase(Locale.ROOT)) {
+        case "single":
+          return SINGLE;
+        case "host":
+          return HOST;
+        default:
+          throw new IllegalArgumentException(
+              key + ": must be single or host, was \"" + text + "\"");
+      }
+    }
+
+    /** The name used on the command line and in {@code /health}. */
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
 
   private Path workspace;
   private String host = "0.0.0.0";
@@ -55,6 +94,15 @@ public final class SandboxdOptions {
   private int maxExecutions = DEFAULT_MAX_EXECUTIONS;
   private Duration defaultTimeout = DEFAULT_TIMEOUT;
   private boolean help;
+  private Mode mode = Mode.SINGLE;
+  private boolean workspaceGiven;
+  private Path workspaces;
+  private int maxSandboxes = DEFAULT_MAX_SANDBOXES;
+  private Integer maxExecutionsPerSandbox; // null: the default, capped by maxExecutions
+  private boolean exitOnStdinEof;
+  private IsolationMode isolation = IsolationMode.AUTO;
+  private List<String> passEnv = List.of();
+  private List<Path> readOnly = List.of();
 
   /** Options with every default and the working directory as workspace. */
   public SandboxdOptions() {
@@ -75,6 +123,14 @@ public final class SandboxdOptions {
     String maxBody = env.get("SANDBOXD_MAX_BODY_BYTES");
     String maxExec = env.get("SANDBOXD_MAX_EXECUTIONS");
     String timeout = env.get("SANDBOXD_DEFAULT_TIMEOUT");
+    String mode = env.get("SANDBOXD_MODE");
+    String workspaces = env.get("SANDBOXD_WORKSPACES");
+    String maxSandboxes = env.get("SANDBOXD_MAX_SANDBOXES");
+    String maxPerSandbox = env.get("SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX");
+    String isolation = env.get("SANDBOXD_ISOLATION");
+    String passEnv = env.get("SANDBOXD_PASS_ENV");
+    String readOnly = env.get("SANDBOXD_READ_ONLY");
+    o.exitOnStdinEof = bool("SANDBOXD_EXIT_ON_STDIN_EOF", env.get("SANDBOXD_EXIT_ON_STDIN_EOF"));
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i < rest.size(); i++) {
       String arg = rest.get(i);
@@ -95,6 +151,12 @@ public final class SandboxdOptions {
           }
           o.noAuth = true;
           continue;
+        case "exit-on-stdin-eof":
+          if (value != null) {
+            throw new IllegalArgumentException("--exit-on-stdin-eof takes no value");
+          }
+          o.exitOnStdinEof = true;
+          continue;
         case "help":
         case "h":
           o.help = true;
@@ -111,6 +173,27 @@ public final class SandboxdOptions {
       switch (name) {
         case "workspace":
           workspace = value;
+          break;
+        case "mode":
+          mode = value;
+          break;
+        case "workspaces":
+          workspaces = value;
+          break;
+        case "max-sandboxes":
+          maxSandboxes = value;
+          break;
+        case "max-executions-per-sandbox":
+          maxPerSandbox = value;
+          break;
+        case "isolation":
+          isolation = value;
+          break;
+        case "pass-env":
+          passEnv = value;
+          break;
+        case "read-only":
+          readOnly = value;
           break;
         case "port":
           port = value;
@@ -136,6 +219,51 @@ public final class SandboxdOptions {
     }
     if (workspace != null && !workspace.isBlank()) {
       o.workspace = Path.of(workspace).toAbsolutePath().normalize();
+      o.workspaceGiven = true;
+    }
+    if (mode != null && !mode.isBlank()) {
+      o.mode = Mode.parse("--mode/SANDBOXD_MODE", mode);
+    }
+    if (workspaces != null && !workspaces.isBlank()) {
+      o.workspaces = Path.of(workspaces).toAbsolutePath().normalize();
+    }
+    if (maxSandboxes != null) {
+      o.maxSandboxes = (int) number("--max-sandboxes/SANDBOXD_MAX_SANDBOXES", maxSandboxes, 1, 65_536);
+    }
+    if (maxPerSandbox != null) {
+      o.maxExecutionsPerSandbox = (int) number(
+          "--max-executions-per-sandbox/SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX", maxPerSandbox, 1, 1024);
+    }
+    if (isolation != null && !isolation.isBlank()) {
+      try {
+        o.isolation = IsolationMode.parse(isolation);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--isolation/SANDBOXD_ISOLATION: " + e.getMessage());
+      }
+    }
+    if (passEnv != null && !passEnv.isBlank()) {
+      List<String> names = new ArrayList<>();
+      for (String name : passEnv.split(",")) {
+        String n = name.strip();
+        if (n.isEmpty() || n.indexOf('=') >= 0) {
+          throw new IllegalArgumentException(
+              "--pass-env/SANDBOXD_PASS_ENV: not a variable name: \"" + name + "\"");
+        }
+        names.add(n);
+      }
+      o.passEnv = List.copyOf(names);
+    }
+    if (readOnly != null && !readOnly.isBlank()) {
+      List<Path> dirs = new ArrayList<>();
+      for (String dir : readOnly.split(",")) {
+        Path p = Path.of(dir.strip());
+        if (!p.isAbsolute()) {
+          throw new IllegalArgumentException(
+              "--read-only/SANDBOXD_READ_ONLY: not an absolute path: \"" + dir + "\"");
+        }
+        dirs.add(p.normalize());
+      }
+      o.readOnly = List.copyOf(dirs);
     }
     if (port != null && !port.isBlank()) {
       o.port = (int) number("--port/PORT", port, 0, 65535);
@@ -165,6 +293,24 @@ public final class SandboxdOptions {
     String session = env.get("AGENTCUBE_SESSION_ID");
     o.sessionId = session == null || session.isBlank() ? null : session.strip();
     return o;
+  }
+
+  private static boolean bool(String key, String value) {
+    if (value == null || value.isBlank()) {
+      return false;
+    }
+    switch (value.strip().toLowerCase(Locale.ROOT)) {
+      case "1":
+      case "true":
+      case "yes":
+        return true;
+      case "0":
+      case "false":
+      case "no":
+        return false;
+      default:
+        throw new IllegalArgumentException(key + ": must be true or false, was \"" + value + "\"");
+    }
   }
 
   private static long number(String key, String value, long min, long max) {
@@ -197,6 +343,43 @@ public final class SandboxdOptions {
       throw new IllegalStateException(
           "--default-timeout must be positive, was " + GoDuration.format(defaultTimeout));
     }
+    if (maxExecutionsPerSandbox != null && maxExecutionsPerSandbox > maxExecutions) {
+      throw new IllegalStateException("--max-executions-per-sandbox " + maxExecutionsPerSandbox
+          + " is above --max-executions " + maxExecutions);
+    }
+    for (Path dir : readOnly) {
+      if (!java.nio.file.Files.isDirectory(dir) && !java.nio.file.Files.isRegularFile(dir)) {
+        throw new IllegalStateException("--read-only: " + dir + " does not exist");
+      }
+      if (mode == Mode.HOST && workspaces != null
+          && (dir.startsWith(workspaces) || workspaces.startsWith(dir))) {
+        throw new IllegalStateException("--read-only: " + dir
+            + " would show the workspaces of other sandboxes (" + workspaces + ")");
+      }
+    }
+    if (passEnv.contains("PICOD_AUTH_PUBLIC_KEY")) {
+      throw new IllegalStateException(
+          "--pass-env: PICOD_AUTH_PUBLIC_KEY is sandboxd's own and is never passed to commands");
+    }
+    if (mode == Mode.HOST) {
+      if (workspaces == null) {
+        throw new IllegalStateException("--mode host needs --workspaces DIR (SANDBOXD_WORKSPACES)");
+      }
+      if (workspaceGiven) {
+        throw new IllegalStateException(
+            "--workspace is for --mode single; a host keeps each sandbox in --workspaces DIR/<id>");
+      }
+      if (noAuth) {
+        throw new IllegalStateException(
+            "--no-auth is not allowed with --mode host: the token selects the sandbox");
+      }
+      if (!passEnv.isEmpty()) {
+        throw new IllegalStateException(
+            "--pass-env is for --mode single; a host's sandboxes get their env when created");
+      }
+    } else if (workspaces != null) {
+      throw new IllegalStateException("--workspaces is for --mode host; use --workspace DIR");
+    }
     return this;
   }
 
@@ -207,10 +390,16 @@ public final class SandboxdOptions {
         "usage: java -jar agentcube-sandboxd.jar [--workspace DIR] [--port N] [--host H] [--no-auth]",
         "         [--max-output-bytes N] [--max-body-bytes N] [--max-executions N]"
             + " [--default-timeout D]",
+        "         [--isolation auto|required|off] [--read-only DIR,...] [--pass-env NAME,...]",
+        "       java -jar agentcube-sandboxd.jar --mode host --workspaces DIR [--max-sandboxes N]",
+        "         [--max-executions-per-sandbox N] [--exit-on-stdin-eof] [same flags as above]",
         "env: PORT, SANDBOXD_HOST, SANDBOXD_WORKSPACE, PICOD_AUTH_PUBLIC_KEY (PEM, required unless"
             + " --no-auth),",
         "     AGENTCUBE_SESSION_ID, SANDBOXD_MAX_OUTPUT_BYTES, SANDBOXD_MAX_BODY_BYTES,"
-            + " SANDBOXD_MAX_EXECUTIONS, SANDBOXD_DEFAULT_TIMEOUT");
+            + " SANDBOXD_MAX_EXECUTIONS, SANDBOXD_DEFAULT_TIMEOUT,",
+        "     SANDBOXD_MODE, SANDBOXD_WORKSPACES, SANDBOXD_MAX_SANDBOXES,"
+            + " SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX,",
+        "     SANDBOXD_EXIT_ON_STDIN_EOF, SANDBOXD_ISOLATION, SANDBOXD_READ_ONLY, SANDBOXD_PASS_ENV");
   }
 
   public Path workspace() {
@@ -219,6 +408,7 @@ public final class SandboxdOptions {
 
   public SandboxdOptions workspace(Path workspace) {
     this.workspace = workspace.toAbsolutePath().normalize();
+    this.workspaceGiven = true;
     return this;
   }
 
@@ -311,6 +501,105 @@ public final class SandboxdOptions {
     return this;
   }
 
+  /** One sandbox (the default) or a host of many. */
+  public Mode mode() {
+    return mode;
+  }
+
+  public SandboxdOptions mode(Mode mode) {
+    this.mode = mode;
+    return this;
+  }
+
+  /** Host mode: the directory holding every sandbox's workspace ({@code DIR/<id>}). */
+  public Path workspaces() {
+    return workspaces;
+  }
+
+  public SandboxdOptions workspaces(Path workspaces) {
+    this.workspaces = workspaces.toAbsolutePath().normalize();
+    return this;
+  }
+
+  /** Host mode: sandboxes held at once; one more create gets 429. */
+  public int maxSandboxes() {
+    return maxSandboxes;
+  }
+
+  public SandboxdOptions maxSandboxes(int maxSandboxes) {
+    this.maxSandboxes = maxSandboxes;
+    return this;
+  }
+
+  /**
+   * Host mode: commands one sandbox runs at once (429 above), never more than
+   * {@link #maxExecutions()}. Single mode: {@link #maxExecutions()}.
+   */
+  public int maxExecutionsPerSandbox() {
+    if (mode == Mode.SINGLE) {
+      return maxExecutions;
+    }
+    return maxExecutionsPerSandbox != null
+        ? maxExecutionsPerSandbox
+        : Math.min(DEFAULT_MAX_EXECUTIONS_PER_SANDBOX, maxExecutions);
+  }
+
+  public SandboxdOptions maxExecutionsPerSandbox(int maxExecutionsPerSandbox) {
+    this.maxExecutionsPerSandbox = maxExecutionsPerSandbox;
+    return this;
+  }
+
+  /**
+   * True when the process is to exit (killing every command, removing the workspaces of a host)
+   * once its stdin reaches end of file: a launcher's way to make sandboxd die with it.
+   */
+  public boolean exitOnStdinEof() {
+    return exitOnStdinEof;
+  }
+
+  public SandboxdOptions exitOnStdinEof(boolean exitOnStdinEof) {
+    this.exitOnStdinEof = exitOnStdinEof;
+    return this;
+  }
+
+  /** Whether commands run in the jail: when it works ({@code auto}), always, or never. */
+  public IsolationMode isolation() {
+    return isolation;
+  }
+
+  public SandboxdOptions isolation(IsolationMode isolation) {
+    this.isolation = isolation;
+    return this;
+  }
+
+  /**
+   * Single mode: names of the daemon's environment variables handed to every command (an image's
+   * {@code PATH}, say). Commands otherwise get only the jail's base environment and their
+   * request's {@code env}; the daemon's own environment never reaches them.
+   */
+  public List<String> passEnv() {
+    return passEnv;
+  }
+
+  public SandboxdOptions passEnv(List<String> passEnv) {
+    this.passEnv = List.copyOf(passEnv);
+    return this;
+  }
+
+  /**
+   * Host paths every jailed command also sees, read-only at the same path (an interpreter
+   * installed under {@code /opt}, say); beyond the jail's base system, nothing else of the host
+   * is visible. Ignored without the jail.
+   */
+  public List<Path> readOnly() {
+    return readOnly;
+  }
+
+  public SandboxdOptions readOnly(List<Path> readOnly) {
+    this.readOnly = List.copyOf(readOnly);
+    return this;
+  }
+
   /** True when {@code --help} was given. */
   public boolean help() {
     return help;
@@ -319,8 +608,14 @@ public final class SandboxdOptions {
   /** A one-line summary for the start-up log; never includes the key itself. */
   @Override
   public String toString() {
-    return "workspace="
-        + workspace
+    return "mode="
+        + mode.label()
+        + (mode == Mode.HOST
+            ? " workspaces=" + workspaces + " maxSandboxes=" + maxSandboxes
+                + " maxExecutionsPerSandbox=" + maxExecutionsPerSandbox()
+            : " workspace=" + workspace)
+        + " isolation="
+        + isolation.name().toLowerCase(Locale.ROOT)
         + " host="
         + host
         + " port="

@@ -1,6 +1,8 @@
 package io.agentcube.sandboxd;
 
 import com.sun.net.httpserver.HttpServer;
+import io.agentcube.jail.Jail;
+import io.agentcube.jail.Limits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -8,11 +10,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -20,7 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running sandboxd: the JDK's built-in HTTP server with {@link RequestRouter} on {@code /},
- * serving one workspace.
+ * serving one workspace ({@link SingleWorkspace}) or, in host mode, the workspaces of many
+ * sandboxes ({@link SandboxHost}). Every command runs in the {@link Jail} probed at start, when it
+ * works (or is required).
  *
  * <p>Why the JDK server and not Vert.x: measured on this project's machine, a bare Vert.x 5
  * server answered its first request after ~1.2 s with ~87 MB resident, the JDK server after
@@ -43,54 +50,90 @@ public final class SandboxdServer implements AutoCloseable {
   private final ThreadPoolExecutor handlers;
   private final ThreadPoolExecutor drainers;
   private final CommandRunner runner;
-  private final Path stagingDir;
-  private final Path workspace;
+  private final Workspaces workspaces;
+  private final Path stagingDir; // null when the host owns it
+  private final Jail jail;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private SandboxdServer(
       HttpServer http,
       ThreadPoolExecutor handlers,
       ThreadPoolExecutor drainers,
       CommandRunner runner,
+      Workspaces workspaces,
       Path stagingDir,
-      Path workspace) {
+      Jail jail) {
     this.http = http;
     this.handlers = handlers;
     this.drainers = drainers;
     this.runner = runner;
+    this.workspaces = workspaces;
     this.stagingDir = stagingDir;
-    this.workspace = workspace;
+    this.jail = jail;
   }
 
-  /** Validates {@code options} and starts listening, with the system clock. */
+  /** Validates {@code options} and starts listening, with the system clock and environment. */
   public static SandboxdServer start(SandboxdOptions options) throws IOException {
-    return start(options, Clock.systemUTC());
+    return start(options, Clock.systemUTC(), System.getenv());
   }
 
   /**
    * Validates {@code options} and starts listening.
    *
+   * @param daemonEnv the daemon's environment, from which only {@code --pass-env} variables are
+   *     taken for commands
    * @throws IllegalStateException or IllegalArgumentException for a bad configuration (missing or
-   *     malformed key)
+   *     malformed key, isolation required but not working, a workspaces directory not a host's)
    * @throws IOException when the workspace cannot be prepared or the port cannot be bound
    */
-  public static SandboxdServer start(SandboxdOptions options, Clock clock) throws IOException {
+  public static SandboxdServer start(SandboxdOptions options, Clock clock,
+      Map<String, String> daemonEnv) throws IOException {
     options.validate();
     TokenVerifier verifier = options.noAuth()
         ? null
-        : TokenVerifier.create(options.publicKeyPem(), options.sessionId(), clock);
-    WorkspacePaths paths = new WorkspacePaths(options.workspace());
-    Path staging = Files.createTempDirectory("sandboxd-staging-");
+        : TokenVerifier.create(options.publicKeyPem(), clock);
+    Jail jail = Jail.probe(options.isolation());
+    log.info("isolation {}", jail.describe());
+
+    SandboxHost host = null;
+    Workspaces workspaces;
+    Path staging;
+    Path ownStaging = null;
+    if (options.mode() == SandboxdOptions.Mode.HOST) {
+      host = SandboxHost.open(options, jail.enabled(), jail.enabled() && jail.separateUids());
+      workspaces = host;
+      staging = host.staging();
+    } else {
+      workspaces = SingleWorkspace.open(options, daemonEnv);
+      staging = Files.createTempDirectory("sandboxd-staging-");
+      ownStaging = staging;
+    }
 
     ThreadPoolExecutor drainers = new ThreadPoolExecutor(
         0, options.maxExecutions() * 2 + 64, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
         daemonThreads("sandboxd-drain-"));
-    CommandRunner runner = new CommandRunner(options.maxOutputBytes(), drainers, clock);
+    CommandRunner runner =
+        new CommandRunner(options.maxOutputBytes(), drainers, clock, jail, Limits.defaults());
+    SandboxHost hostRef = host;
+    Map<String, Object> fixedHealth = new LinkedHashMap<>();
+    fixedHealth.put("mode", options.mode().label());
+    fixedHealth.put("isolation", jail.describe());
     RequestRouter router = new RequestRouter(
         verifier,
-        new ExecuteHandler(paths, runner, options),
-        new FileHandler(paths, staging),
+        workspaces,
+        host == null ? null : new HostHandler(host),
+        new ExecuteHandler(runner, options),
+        new FileHandler(staging),
         options.maxBodyBytes(),
-        clock);
+        clock,
+        () -> {
+          if (hostRef == null) {
+            return fixedHealth;
+          }
+          Map<String, Object> details = new LinkedHashMap<>(fixedHealth);
+          details.put("sandboxes", hostRef.count());
+          return details;
+        });
 
     int threads = options.maxExecutions() + 16;
     ThreadPoolExecutor handlers = new ThreadPoolExecutor(
@@ -104,7 +147,10 @@ public final class SandboxdServer implements AutoCloseable {
     } catch (IOException e) {
       handlers.shutdownNow();
       drainers.shutdownNow();
-      deleteTree(staging);
+      workspaces.close();
+      if (ownStaging != null) {
+        deleteTree(ownStaging);
+      }
       throw new IOException("cannot listen on " + options.host() + ":" + options.port()
           + ": " + e.getMessage(), e);
     }
@@ -118,7 +164,7 @@ public final class SandboxdServer implements AutoCloseable {
       warm.start();
     }
     SandboxdServer server =
-        new SandboxdServer(http, handlers, drainers, runner, staging, paths.root());
+        new SandboxdServer(http, handlers, drainers, runner, workspaces, ownStaging, jail);
     log.info("sandboxd started port={} {}", server.port(), options);
     return server;
   }
@@ -128,9 +174,16 @@ public final class SandboxdServer implements AutoCloseable {
     return http.getAddress().getPort();
   }
 
-  /** The workspace's real path. */
+  /** Single mode: the workspace's real path; host mode: the real path of the workspaces root. */
   public Path workspace() {
-    return workspace;
+    return workspaces instanceof SandboxHost
+        ? ((SandboxHost) workspaces).root()
+        : ((SingleWorkspace) workspaces).workspace().paths().root();
+  }
+
+  /** The jail commands run in (possibly disabled). */
+  public Jail jail() {
+    return jail;
   }
 
   /** The version from the jar manifest, or {@code "dev"} when run from classes. */
@@ -141,15 +194,22 @@ public final class SandboxdServer implements AutoCloseable {
 
   /**
    * Stops the server: no new connections, in-flight exchanges get up to one second, running
-   * commands are killed with their process trees. Idempotent.
+   * commands are killed with their process trees, and a host deletes every sandbox (processes,
+   * directories). Idempotent; blocking for a few seconds at most.
    */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     http.stop(1);
+    workspaces.close();
     runner.killAll();
     handlers.shutdownNow();
     drainers.shutdownNow();
-    deleteTree(stagingDir);
+    if (stagingDir != null) {
+      deleteTree(stagingDir);
+    }
     log.info("sandboxd stopped");
   }
 

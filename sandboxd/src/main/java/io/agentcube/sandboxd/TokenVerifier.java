@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,36 +21,42 @@ import java.util.Map;
  *
  * <p>Accepted tokens are compact JWS with header {@code alg=RS256} (any other algorithm, including
  * {@code none} and HMAC, is refused before the signature is looked at), a valid SHA256withRSA
- * signature under the configured public key, and claims {@code iss="agentcube-router"}, a
- * non-empty string {@code session_id}, numeric {@code exp} and {@code iat}. {@code exp}, {@code
- * iat} and an optional {@code nbf} are checked against the injected clock with
- * {@link SandboxdOptions#TOKEN_LEEWAY} of tolerance. When the daemon knows its session, {@code
- * session_id} must equal it.
+ * signature under the configured public key, and claims {@code iss="agentcube-router"}, numeric
+ * {@code exp} and {@code iat}. {@code exp}, {@code iat} and an optional {@code nbf} are checked
+ * against the injected clock with {@link SandboxdOptions#TOKEN_LEEWAY} of tolerance.
  *
- * <p>A daemon started without {@code AGENTCUBE_SESSION_ID} (a warm-pool sandbox, which is bound to
- * its session only later) learns its session from the first valid token and from then on accepts
- * only that session's tokens: the proxy sends a sandbox nothing before binding it, so the first
- * token is always its own session's, and a token of another session never works on it.
+ * <p>Two kinds of token, never interchangeable:
+ *
+ * <ul>
+ *   <li>a <b>session token</b> ({@link #verifySession}) for the PicoD routes: a non-empty string
+ *       {@code session_id}, in host mode also {@code sandbox_id}, and no {@code aud} naming the
+ *       host ({@value SandboxdOptions#HOST_AUDIENCE});
+ *   <li>an <b>admin token</b> ({@link #verifyAdmin}) for a host's {@code /host/v1/} routes:
+ *       {@code aud} exactly {@value SandboxdOptions#HOST_AUDIENCE} (a string).
+ * </ul>
+ *
+ * <p>Which session may use a workspace is not decided here but by the workspace's
+ * {@link SessionPin}.
  *
  * <p>Every failure is a 401 {@link SandboxdException} whose message says what was wrong with the
  * token, never what the token was. Immutable and thread-safe; CPU only (one RSA verify, ~0.1 ms).
  */
 final class TokenVerifier {
 
-  /** What a verified token says. */
-  record Claims(String sessionId, Instant issuedAt, Instant expiresAt) {}
+  /**
+   * What a verified token says. {@code sessionId} and {@code sandboxId} are null when absent;
+   * a session token always has a session.
+   */
+  record Claims(String sessionId, String sandboxId, Instant issuedAt, Instant expiresAt) {}
 
   private static final Base64.Decoder B64URL = Base64.getUrlDecoder();
 
   private final PublicKey key;
-  /** The session this daemon serves: configured, or pinned by the first valid token. */
-  private final java.util.concurrent.atomic.AtomicReference<String> expectedSession;
   private final Clock clock;
   private final Duration leeway;
 
-  private TokenVerifier(PublicKey key, String expectedSession, Clock clock, Duration leeway) {
+  private TokenVerifier(PublicKey key, Clock clock, Duration leeway) {
     this.key = key;
-    this.expectedSession = new java.util.concurrent.atomic.AtomicReference<>(expectedSession);
     this.clock = clock;
     this.leeway = leeway;
   }
@@ -57,12 +64,10 @@ final class TokenVerifier {
   /**
    * @param publicKeyPem an RSA public key, PEM {@code -----BEGIN PUBLIC KEY-----}
    *     (SubjectPublicKeyInfo)
-   * @param expectedSession the session this sandbox serves, or null to accept any
    * @throws IllegalArgumentException when the PEM is not an RSA public key
    */
-  static TokenVerifier create(String publicKeyPem, String expectedSession, Clock clock) {
-    return new TokenVerifier(
-        parsePublicKey(publicKeyPem), expectedSession, clock, SandboxdOptions.TOKEN_LEEWAY);
+  static TokenVerifier create(String publicKeyPem, Clock clock) {
+    return new TokenVerifier(parsePublicKey(publicKeyPem), clock, SandboxdOptions.TOKEN_LEEWAY);
   }
 
   /** Parses a PEM SubjectPublicKeyInfo RSA key. */
@@ -105,20 +110,61 @@ final class TokenVerifier {
    */
   void warmUp() {
     try {
-      verify("Bearer " + "eyJhbGciOiJSUzI1NiJ9.e30." + "A".repeat(342));
+      verifySession("Bearer " + "eyJhbGciOiJSUzI1NiJ9.e30." + "A".repeat(342));
     } catch (SandboxdException expected) {
       // the dummy signature does not verify, by design
     }
   }
 
   /**
-   * Verifies the value of an {@code Authorization} header.
+   * Verifies a session token (PicoD routes): a valid token with a {@code session_id} whose
+   * audience is not the host's.
    *
-   * @param authorization the header value, possibly null
-   * @return the token's claims
+   * @param authorization the {@code Authorization} header value, possibly null
    * @throws SandboxdException 401 {@link ErrorCode#UNAUTHORIZED} on any failure
    */
-  Claims verify(String authorization) {
+  Claims verifySession(String authorization) {
+    Map<String, Object> claims = verify(authorization);
+    if (hasHostAudience(claims.get("aud"))) {
+      throw SandboxdException.unauthorized("invalid token: a host admin token is not a session's");
+    }
+    Object session = claims.get("session_id");
+    if (!(session instanceof String) || ((String) session).isEmpty()) {
+      throw SandboxdException.unauthorized("invalid token: missing session_id");
+    }
+    Object sandbox = claims.get("sandbox_id");
+    if (sandbox != null && !(sandbox instanceof String)) {
+      throw SandboxdException.unauthorized("invalid token: sandbox_id is not a string");
+    }
+    return new Claims((String) session, (String) sandbox, epochSeconds(claims, "iat", true),
+        epochSeconds(claims, "exp", true));
+  }
+
+  /**
+   * Verifies an admin token (a host's {@code /host/v1/} routes): a valid token whose {@code aud}
+   * is exactly {@value SandboxdOptions#HOST_AUDIENCE}.
+   *
+   * @throws SandboxdException 401 {@link ErrorCode#UNAUTHORIZED} on any failure
+   */
+  Claims verifyAdmin(String authorization) {
+    Map<String, Object> claims = verify(authorization);
+    if (!SandboxdOptions.HOST_AUDIENCE.equals(claims.get("aud"))) {
+      throw SandboxdException.unauthorized(
+          "invalid token: audience must be " + SandboxdOptions.HOST_AUDIENCE);
+    }
+    return new Claims(null, null, epochSeconds(claims, "iat", true),
+        epochSeconds(claims, "exp", true));
+  }
+
+  private static boolean hasHostAudience(Object aud) {
+    if (aud instanceof List) {
+      return ((List<?>) aud).contains(SandboxdOptions.HOST_AUDIENCE);
+    }
+    return SandboxdOptions.HOST_AUDIENCE.equals(aud);
+  }
+
+  /** Signature, algorithm, issuer and times; the claims of a token that passes them. */
+  private Map<String, Object> verify(String authorization) {
     if (authorization == null || authorization.isBlank()) {
       throw SandboxdException.unauthorized("missing Authorization header");
     }
@@ -145,7 +191,8 @@ final class TokenVerifier {
       throw SandboxdException.unauthorized("invalid token: signature does not verify");
     }
     Map<String, Object> claims = decodeJson(token.substring(dot1 + 1, dot2), "claims");
-    return checkClaims(claims);
+    checkClaims(claims);
+    return claims;
   }
 
   private boolean signatureValid(String token, int dot2) {
@@ -167,7 +214,7 @@ final class TokenVerifier {
     }
   }
 
-  private Claims checkClaims(Map<String, Object> claims) {
+  private void checkClaims(Map<String, Object> claims) {
     if (!SandboxdOptions.TOKEN_ISSUER.equals(claims.get("iss"))) {
       throw SandboxdException.unauthorized(
           "invalid token: issuer must be " + SandboxdOptions.TOKEN_ISSUER);
@@ -185,16 +232,6 @@ final class TokenVerifier {
     if (nbf != null && nbf.isAfter(now.plus(leeway))) {
       throw SandboxdException.unauthorized("invalid token: not valid yet");
     }
-    Object session = claims.get("session_id");
-    if (!(session instanceof String) || ((String) session).isEmpty()) {
-      throw SandboxdException.unauthorized("invalid token: missing session_id");
-    }
-    // Pin on first use; compareAndSet keeps the first session if two tokens race.
-    expectedSession.compareAndSet(null, (String) session);
-    if (!expectedSession.get().equals(session)) {
-      throw SandboxdException.unauthorized("invalid token: issued for another session");
-    }
-    return new Claims((String) session, iat, exp);
   }
 
   private static Instant epochSeconds(Map<String, Object> claims, String name, boolean required) {
