@@ -172,11 +172,14 @@ class ExecuteApiTest {
   }
 
   @Test
-  void execute_env_mergesOntoDaemonEnvironment() {
-    Map<String, Object> req = cmd("bash", "-c", "echo \"$X_ADDED:${PATH:+path-set}\"");
+  void execute_env_addedToBaseEnvironmentNeverTheDaemons() {
+    // SANDBOXD_TEST_CANARY is set on the test JVM (the daemon) by the pom.
+    assertThat(System.getenv("SANDBOXD_TEST_CANARY")).as("canary set by the pom").isNotNull();
+    Map<String, Object> req = cmd("bash", "-c",
+        "echo \"$X_ADDED:${PATH:+path-set}:${SANDBOXD_TEST_CANARY:-none}\"");
     req.put("env", Map.of("X_ADDED", "1"));
 
-    assertThat(client.execute(req).json()).containsEntry("stdout", "1:path-set\n");
+    assertThat(client.execute(req).json()).containsEntry("stdout", "1:path-set:none\n");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.agentcube.sandboxd;
 
+import io.agentcube.jail.IsolationMode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -21,13 +22,20 @@ final class TestServer implements AutoCloseable {
     this.client = new TestClient(server.port());
   }
 
-  /** Auth on, bound to {@link #SESSION}; {@code customize} may change any option. */
+  /**
+   * Auth on, bound to {@link #SESSION}, isolation off; {@code customize} may change any option.
+   *
+   * <p>Isolation is off here because these suites check PicoD's API against host pids and
+   * paths: the path without the jail, which is also what a pod without user namespaces runs.
+   * The jailed paths have suites of their own ({@code SingleModeJailTest}, {@code HostIsolationIT}).
+   */
   static TestServer start(Path workspace, UnaryOperator<SandboxdOptions> customize) {
     KeyPair keys = TestTokens.shared();
     SandboxdOptions options = new SandboxdOptions()
         .workspace(workspace)
         .host("127.0.0.1")
         .port(0)
+        .isolation(IsolationMode.OFF)
         .publicKeyPem(TestTokens.pem(keys.getPublic()))
         .sessionId(SESSION);
     try {

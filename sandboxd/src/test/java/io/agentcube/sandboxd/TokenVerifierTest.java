@@ -23,7 +23,7 @@ class TokenVerifierTest {
   static void keys() {
     keys = TestTokens.newKeyPair();
     Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
-    verifier = TokenVerifier.create(TestTokens.pem(keys.getPublic()), "s-1", clock);
+    verifier = TokenVerifier.create(TestTokens.pem(keys.getPublic()), clock);
   }
 
   static Map<String, Object> claims() {
@@ -35,7 +35,7 @@ class TokenVerifierTest {
   }
 
   static void assertRejected(TokenVerifier v, String header, String reason) {
-    assertThatThrownBy(() -> v.verify(header))
+    assertThatThrownBy(() -> v.verifySession(header))
         .isInstanceOfSatisfying(SandboxdException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.UNAUTHORIZED);
           assertThat(e.getMessage()).contains(reason);
@@ -44,7 +44,7 @@ class TokenVerifierTest {
 
   @Test
   void verify_validToken_returnsClaims() {
-    TokenVerifier.Claims c = verifier.verify(bearer(claims()));
+    TokenVerifier.Claims c = verifier.verifySession(bearer(claims()));
 
     assertThat(c.sessionId()).isEqualTo("s-1");
     assertThat(c.expiresAt()).isEqualTo(NOW.plusSeconds(300));
@@ -63,7 +63,7 @@ class TokenVerifierTest {
     Map<String, Object> c = claims();
     c.put("exp", NOW.minusSeconds(30).getEpochSecond());
 
-    assertThat(verifier.verify(bearer(c)).sessionId()).isEqualTo("s-1");
+    assertThat(verifier.verifySession(bearer(c)).sessionId()).isEqualTo("s-1");
   }
 
   @Test
@@ -93,26 +93,67 @@ class TokenVerifierTest {
   }
 
   @Test
-  void verify_otherSession_rejectedOnlyWhenSessionKnown() {
-    Map<String, Object> c = claims();
-    c.put("session_id", "s-2");
+  void admit_otherSession_rejectedOnlyWhenSessionKnown() {
+    SessionPin known = new SessionPin("s-1");
+    SessionPin unknown = new SessionPin(null);
 
-    assertRejected(verifier, bearer(c), "another session");
-    TokenVerifier fresh = TokenVerifier.create(TestTokens.pem(keys.getPublic()), null, Clock.fixed(NOW, ZoneOffset.UTC));
-    assertThat(fresh.verify(bearer(c)).sessionId()).isEqualTo("s-2");
+    assertThatThrownBy(() -> known.admit("s-2"))
+        .isInstanceOfSatisfying(SandboxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.UNAUTHORIZED);
+          assertThat(e.getMessage()).contains("another session");
+        });
+    unknown.admit("s-2");
+    assertThat(unknown.session()).isEqualTo("s-2");
   }
 
   @Test
-  void verify_noConfiguredSession_pinsTheFirstSessionItSees() {
-    Map<String, Object> first = claims();
-    first.put("session_id", "s-first");
-    Map<String, Object> second = claims();
-    second.put("session_id", "s-second");
+  void admit_noConfiguredSession_pinsTheFirstSessionItSees() {
+    SessionPin pin = new SessionPin(null);
 
-    TokenVerifier fresh = TokenVerifier.create(TestTokens.pem(keys.getPublic()), null, Clock.fixed(NOW, ZoneOffset.UTC));
-    assertThat(fresh.verify(bearer(first)).sessionId()).isEqualTo("s-first");
-    assertThat(fresh.verify(bearer(first)).sessionId()).isEqualTo("s-first");
-    assertRejected(fresh, bearer(second), "another session");
+    pin.admit("s-first");
+    pin.admit("s-first");
+
+    assertThatThrownBy(() -> pin.admit("s-second")).hasMessageContaining("another session");
+    assertThat(pin.session()).isEqualTo("s-first");
+  }
+
+  @Test
+  void verifySession_carriesSandboxIdAndRefusesAdminTokens() {
+    Map<String, Object> withSandbox = claims();
+    withSandbox.put("sandbox_id", "sbx-1");
+    Map<String, Object> admin = claims();
+    admin.put("aud", SandboxdOptions.HOST_AUDIENCE);
+    Map<String, Object> adminInList = claims();
+    adminInList.put("aud", java.util.List.of("x", SandboxdOptions.HOST_AUDIENCE));
+    Map<String, Object> badSandbox = claims();
+    badSandbox.put("sandbox_id", 7);
+
+    assertThat(verifier.verifySession(bearer(withSandbox)).sandboxId()).isEqualTo("sbx-1");
+    assertThat(verifier.verifySession(bearer(claims())).sandboxId()).isNull();
+    assertRejected(verifier, bearer(admin), "admin");
+    assertRejected(verifier, bearer(adminInList), "admin");
+    assertRejected(verifier, bearer(badSandbox), "sandbox_id");
+  }
+
+  @Test
+  void verifyAdmin_needsTheHostAudienceAndNoSession() {
+    Map<String, Object> admin = new LinkedHashMap<>();
+    admin.put("iss", "agentcube-router");
+    admin.put("aud", SandboxdOptions.HOST_AUDIENCE);
+    admin.put("iat", NOW.getEpochSecond());
+    admin.put("exp", NOW.plusSeconds(300).getEpochSecond());
+    Map<String, Object> expired = new LinkedHashMap<>(admin);
+    expired.put("exp", NOW.minusSeconds(3600).getEpochSecond());
+    Map<String, Object> inList = new LinkedHashMap<>(admin);
+    inList.put("aud", java.util.List.of(SandboxdOptions.HOST_AUDIENCE));
+
+    assertThat(verifier.verifyAdmin(bearer(admin)).sessionId()).isNull();
+    assertThatThrownBy(() -> verifier.verifyAdmin(bearer(claims())))
+        .hasMessageContaining("audience");
+    assertThatThrownBy(() -> verifier.verifyAdmin(bearer(inList))).hasMessageContaining("audience");
+    assertThatThrownBy(() -> verifier.verifyAdmin(bearer(expired))).hasMessageContaining("expired");
+    assertThatThrownBy(() -> verifier.verifyAdmin("Bearer " + TestTokens.sign(
+        TestTokens.newKeyPair().getPrivate(), admin))).hasMessageContaining("signature");
   }
 
   @Test
@@ -144,10 +185,10 @@ class TokenVerifierTest {
   @Test
   void create_badKey_failsNamingTheVariable() {
     Clock clock = Clock.systemUTC();
-    assertThatThrownBy(() -> TokenVerifier.create("not a pem", null, clock))
+    assertThatThrownBy(() -> TokenVerifier.create("not a pem", clock))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PICOD_AUTH_PUBLIC_KEY");
     assertThatThrownBy(() -> TokenVerifier.create(
-        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", null, clock))
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", clock))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PICOD_AUTH_PUBLIC_KEY");
   }
 
@@ -155,8 +196,8 @@ class TokenVerifierTest {
   void create_pemWithEscapedNewlines_accepted() {
     String escaped = TestTokens.pem(keys.getPublic()).replace("\n", "\\n");
 
-    TokenVerifier v = TokenVerifier.create(escaped, null, Clock.fixed(NOW, ZoneOffset.UTC));
+    TokenVerifier v = TokenVerifier.create(escaped, Clock.fixed(NOW, ZoneOffset.UTC));
 
-    assertThat(v.verify(bearer(claims())).sessionId()).isEqualTo("s-1");
+    assertThat(v.verifySession(bearer(claims())).sessionId()).isEqualTo("s-1");
   }
 }
