@@ -80,7 +80,7 @@ public final class SandboxdMain {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sandboxd-shutdown"));
     if (options.exitOnStdinEof()) {
-      Thread watcher = new Thread(() -> exitAtEof(in, server), "sandboxd-stdin");
+      Thread watcher = new Thread(() -> exitAtEof(in), "sandboxd-stdin");
       watcher.setDaemon(true);
       watcher.start();
     }
@@ -89,8 +89,12 @@ public final class SandboxdMain {
     return 0;
   }
 
-  /** Reads (and drops) {@code in} until end of file, then stops the server and exits 0. */
-  private static void exitAtEof(InputStream in, SandboxdServer server) {
+  /**
+   * Reads (and drops) {@code in} until end of file, then exits 0; the shutdown hook stops the
+   * server (the JVM waits for it). Not {@code server.close()} here: stopping the HTTP server ends
+   * the last non-daemon thread, and the JVM would exit in the middle of the close.
+   */
+  private static void exitAtEof(InputStream in) {
     byte[] scratch = new byte[512];
     try {
       while (in.read(scratch) >= 0) {
@@ -100,7 +104,6 @@ public final class SandboxdMain {
       // a broken pipe is an end too
     }
     log.info("stdin closed: stopping");
-    server.close();
     System.exit(0);
   }
 }

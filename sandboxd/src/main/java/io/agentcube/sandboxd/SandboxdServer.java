@@ -17,7 +17,6 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -53,7 +52,7 @@ public final class SandboxdServer implements AutoCloseable {
   private final Workspaces workspaces;
   private final Path stagingDir; // null when the host owns it
   private final Jail jail;
-  private final AtomicBoolean closed = new AtomicBoolean();
+  private boolean closed; // guarded by this
 
   private SandboxdServer(
       HttpServer http,
@@ -195,13 +194,16 @@ public final class SandboxdServer implements AutoCloseable {
   /**
    * Stops the server: no new connections, in-flight exchanges get up to one second, running
    * commands are killed with their process trees, and a host deletes every sandbox (processes,
-   * directories). Idempotent; blocking for a few seconds at most.
+   * directories). Idempotent; a second call waits for the first to finish (a shutdown hook must
+   * not return while another thread is still deleting sandboxes). Blocking for a few seconds at
+   * most.
    */
   @Override
-  public void close() {
-    if (!closed.compareAndSet(false, true)) {
+  public synchronized void close() {
+    if (closed) {
       return;
     }
+    closed = true;
     http.stop(1);
     workspaces.close();
     runner.killAll();
