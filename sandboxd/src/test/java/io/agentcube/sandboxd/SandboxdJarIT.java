@@ -117,21 +117,22 @@ class SandboxdJarIT {
 
   @Test
   void jar_sigterm_killsRunningCommandTree() throws Exception {
+    // Found from outside by a marker in argv, not by a pid the command reports: jailed (the
+    // default where bubblewrap works) that pid would be one of its own PID namespace.
     Process p = launch(Map.of(), "--no-auth");
     int port = port(p);
     TestClient client = new TestClient(port);
+    String marker = "300." + (100_000_000L + System.nanoTime() % 800_000_000L);
     Thread runner = new Thread(() -> client.execute(Map.of("command",
-        List.of("bash", "-c", "echo $$ > pid.txt; sleep 300"), "timeout", "5m")));
+        List.of("bash", "-c", "touch started; sleep " + marker + "; true"), "timeout", "5m")));
     runner.setDaemon(true);
     runner.start();
-    Path pidFile = workspace.resolve("pid.txt");
-    org.awaitility.Awaitility.await().until(() -> Files.exists(pidFile)
-        && !Files.readString(pidFile).isBlank());
-    long pid = Long.parseLong(Files.readString(pidFile).strip());
+    org.awaitility.Awaitility.await().until(() -> Files.exists(workspace.resolve("started"))
+        && !Isolation.withArgument(marker).isEmpty());
 
     p.destroy(); // SIGTERM
 
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    org.awaitility.Awaitility.await().until(() -> !ExecuteApiTest.alive(pid));
+    org.awaitility.Awaitility.await().until(() -> Isolation.withArgument(marker).isEmpty());
   }
 }

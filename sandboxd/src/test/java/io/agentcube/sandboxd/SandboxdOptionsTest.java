@@ -3,6 +3,7 @@ package io.agentcube.sandboxd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.agentcube.jail.IsolationMode;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -63,6 +64,68 @@ class SandboxdOptionsTest {
         .hasMessageContaining("needs a value");
     assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--default-timeout", "soon"},
         Map.of())).hasMessageContaining("--default-timeout");
+  }
+
+  @Test
+  void parse_hostModeFlagsAndEnvironment() {
+    Map<String, String> env = Map.of("SANDBOXD_MODE", "host", "SANDBOXD_WORKSPACES", "/srv/ws",
+        "SANDBOXD_MAX_SANDBOXES", "10", "SANDBOXD_ISOLATION", "required",
+        "SANDBOXD_EXIT_ON_STDIN_EOF", "true", "SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX", "2");
+
+    SandboxdOptions fromEnv = SandboxdOptions.parse(new String[0], env);
+    SandboxdOptions flags = SandboxdOptions.parse(new String[] {"--mode", "host",
+        "--workspaces=/var/ws", "--max-sandboxes", "7", "--exit-on-stdin-eof",
+        "--isolation", "off", "--max-executions", "8"}, Map.of());
+    SandboxdOptions defaults = SandboxdOptions.parse(new String[0], Map.of());
+
+    assertThat(fromEnv.mode()).isEqualTo(SandboxdOptions.Mode.HOST);
+    assertThat(fromEnv.workspaces()).isEqualTo(Path.of("/srv/ws"));
+    assertThat(fromEnv.maxSandboxes()).isEqualTo(10);
+    assertThat(fromEnv.isolation()).isEqualTo(IsolationMode.REQUIRED);
+    assertThat(fromEnv.exitOnStdinEof()).isTrue();
+    assertThat(fromEnv.maxExecutionsPerSandbox()).isEqualTo(2);
+    assertThat(flags.workspaces()).isEqualTo(Path.of("/var/ws"));
+    assertThat(flags.maxSandboxes()).isEqualTo(7);
+    assertThat(flags.exitOnStdinEof()).isTrue();
+    assertThat(flags.isolation()).isEqualTo(IsolationMode.OFF);
+    assertThat(flags.maxExecutionsPerSandbox()).isEqualTo(4); // default, below --max-executions
+    assertThat(defaults.mode()).isEqualTo(SandboxdOptions.Mode.SINGLE);
+    assertThat(defaults.maxSandboxes()).isEqualTo(4096);
+    assertThat(defaults.isolation()).isEqualTo(IsolationMode.AUTO);
+    assertThat(defaults.exitOnStdinEof()).isFalse();
+    assertThat(defaults.maxExecutionsPerSandbox()).isEqualTo(defaults.maxExecutions());
+  }
+
+  @Test
+  void validate_hostModeMisconfigurations_nameTheSetting() {
+    Map<String, String> key = Map.of("PICOD_AUTH_PUBLIC_KEY", "pem");
+
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--mode", "host"}, key)
+        .validate()).hasMessageContaining("--workspaces");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--mode", "host",
+        "--workspaces", "/x", "--workspace", "/y"}, key).validate())
+        .hasMessageContaining("--workspace ");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--mode", "host",
+        "--workspaces", "/x", "--no-auth"}, Map.of()).validate())
+        .hasMessageContaining("--no-auth");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--workspaces", "/x"}, key)
+        .validate()).hasMessageContaining("--mode host");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--mode", "host",
+        "--workspaces", "/x", "--max-executions", "2", "--max-executions-per-sandbox", "3"}, key)
+        .validate()).hasMessageContaining("--max-executions-per-sandbox");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--mode", "host",
+        "--workspaces", "/tmp/ws", "--read-only", "/tmp"}, key).validate())
+        .hasMessageContaining("--read-only");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--pass-env",
+        "PICOD_AUTH_PUBLIC_KEY"}, key).validate()).hasMessageContaining("PICOD_AUTH_PUBLIC_KEY");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--mode", "pod"}, key))
+        .hasMessageContaining("--mode");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--isolation", "maybe"}, key))
+        .hasMessageContaining("--isolation");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[0],
+        Map.of("SANDBOXD_EXIT_ON_STDIN_EOF", "sometimes"))).hasMessageContaining("SANDBOXD_EXIT_ON_STDIN_EOF");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--max-sandboxes", "0"}, key))
+        .hasMessageContaining("--max-sandboxes");
   }
 
   @Test

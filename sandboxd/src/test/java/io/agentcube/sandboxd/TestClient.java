@@ -89,6 +89,10 @@ final class TestClient {
         .build());
   }
 
+  Response delete(String rawPath) {
+    return send(request(rawPath).DELETE().build());
+  }
+
   /** {@code POST /api/execute} with the given fields. */
   Response execute(Map<String, Object> request) {
     return postJson("/api/execute", request);

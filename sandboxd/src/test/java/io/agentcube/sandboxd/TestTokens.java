@@ -59,6 +59,24 @@ final class TestTokens {
     return sign(key, claims(sessionId, Instant.now()));
   }
 
+  /** A host's session token: the router's claims plus {@code sandbox_id}. */
+  static String token(PrivateKey key, String sessionId, String sandboxId) {
+    Map<String, Object> c = claims(sessionId, Instant.now());
+    c.put("sandbox_id", sandboxId);
+    return sign(key, c);
+  }
+
+  /** A host admin token: iss, aud agentcube-sandbox-host, iat, exp; no session. */
+  static String adminToken(PrivateKey key) {
+    Instant now = Instant.now();
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("iss", "agentcube-router");
+    c.put("aud", SandboxdOptions.HOST_AUDIENCE);
+    c.put("iat", now.getEpochSecond());
+    c.put("exp", now.plusSeconds(300).getEpochSecond());
+    return sign(key, c);
+  }
+
   static String sign(PrivateKey key, Map<String, Object> claims) {
     return sign(key, Map.of("alg", "RS256", "typ", "JWT"), claims);
   }

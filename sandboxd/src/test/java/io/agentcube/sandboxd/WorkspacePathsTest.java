@@ -102,4 +102,57 @@ class WorkspacePathsTest {
     assertThat(viaLink.resolve(link + "/a.txt")).isEqualTo(ws.toRealPath().resolve("a.txt"));
     assertThat(viaLink.relativize(viaLink.resolve("x/y"))).isEqualTo("x/y");
   }
+
+  @Test
+  void resolve_relativeLinks_followedInsideRefusedOutside() throws Exception {
+    Files.createDirectories(ws.resolve("a/b"));
+    Files.createDirectories(base.resolve("sibling"));
+    Files.createSymbolicLink(ws.resolve("a/up"), Path.of(".."));            // -> the root
+    Files.createSymbolicLink(ws.resolve("a/b/deep"), Path.of("../../a"));    // -> a
+    Files.createSymbolicLink(ws.resolve("sib"), Path.of("../sibling"));     // -> outside
+    Files.createSymbolicLink(ws.resolve("a/b/far"), Path.of("../../../ws/a")); // leaves, comes back
+
+    assertThat(paths.resolve("a/up/a/b")).isEqualTo(ws.toRealPath().resolve("a/b"));
+    assertThat(paths.resolve("a/b/deep/b/new.txt")).isEqualTo(ws.toRealPath().resolve("a/b/new.txt"));
+    assertRefused(paths, "sib");
+    assertRefused(paths, "sib/x");
+    assertRefused(paths, "a/b/far/b");
+  }
+
+  @Test
+  void resolve_linkLoop_refused() throws Exception {
+    Files.createSymbolicLink(ws.resolve("loop1"), Path.of("loop2"));
+    Files.createSymbolicLink(ws.resolve("loop2"), Path.of("loop1"));
+
+    assertRefused(paths, "loop1");
+    assertRefused(paths, "loop1/x");
+  }
+
+  @Test
+  void resolve_jailRoot_acceptedAsTheWorkspaceInPathsAndLinks() throws Exception {
+    WorkspacePaths jailed = new WorkspacePaths(ws, "/workspace");
+    Files.createDirectories(ws.resolve("real"));
+    Files.createSymbolicLink(ws.resolve("abs"), Path.of("/workspace/real"));
+    Files.createSymbolicLink(ws.resolve("escape"), Path.of("/workspace/../etc"));
+
+    assertThat(jailed.resolve("/workspace/x.txt")).isEqualTo(ws.toRealPath().resolve("x.txt"));
+    assertThat(jailed.resolve("abs/y")).isEqualTo(ws.toRealPath().resolve("real/y"));
+    assertRefused(jailed, "/workspaces/x");
+    assertRefused(jailed, "escape/passwd");
+    assertRefused(paths, "/workspace/x.txt"); // only a jailed workspace has that name
+  }
+
+  @Test
+  void removeAll_neverFollowsLinks() throws Exception {
+    Files.writeString(outside.resolve("keep.txt"), "keep");
+    Files.createDirectories(ws.resolve("d/e"));
+    Files.writeString(ws.resolve("d/e/f.txt"), "f");
+    Files.createSymbolicLink(ws.resolve("d/out"), outside);
+    Files.createSymbolicLink(ws.resolve("file-out"), outside.resolve("keep.txt"));
+
+    paths.removeAll();
+
+    assertThat(ws).doesNotExist();
+    assertThat(outside.resolve("keep.txt")).hasContent("keep");
+  }
 }
