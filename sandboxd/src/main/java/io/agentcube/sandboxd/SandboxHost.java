@@ -34,6 +34,10 @@ import org.slf4j.LoggerFactory;
  * has entries but no marker refuses to start instead of deleting someone's files; with the marker,
  * what a previous host left is removed.
  *
+ * <p>Uids: {@code --uid-base} to {@code --uid-base + --max-sandboxes - 1}, one per sandbox. A
+ * previous host's processes need no hunting at start: a jail dies with the process that started
+ * it ({@code --die-with-parent}). Two hosts on one machine must be given disjoint ranges.
+ *
  * <p>Deleting a sandbox: refuse its new commands, kill the running ones and wait for them
  * (bounded, {@link #KILL_WAIT}), kill anything its uid still runs, remove the directory without
  * following links, and only then free the uid, so a uid is never handed to a new sandbox while a
@@ -50,9 +54,6 @@ final class SandboxHost implements Workspaces {
   static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
   /** Where a sandbox's workspace is inside its jail (without the jail: at its host path). */
   static final String JAIL_ROOT = "/workspace";
-  /** First uid handed to sandboxes, and how many there are. */
-  static final int FIRST_UID = 200_000;
-  static final int UID_COUNT = 65_536;
   /** How long a delete waits for the sandbox's commands to die. */
   static final Duration KILL_WAIT = Duration.ofSeconds(5);
   static final String MARKER = ".sandboxd-host";
@@ -119,7 +120,6 @@ final class SandboxHost implements Workspaces {
     Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
     if (separateUids) {
       requireTraversable(root);
-      killStragglers();
     }
     for (String name : stale) {
       log.info("removing workspace left by a previous host id={}", name);
@@ -134,7 +134,7 @@ final class SandboxHost implements Workspaces {
           + " deleted when the host starts\n");
     }
     return new SandboxHost(root, options,
-        separateUids ? new UidPool(FIRST_UID, UID_COUNT) : null, jailed);
+        separateUids ? new UidPool(options.uidBase(), options.maxSandboxes()) : null, jailed);
   }
 
   /** Removes an entry of the root: a directory tree without following links, or a link. */
@@ -154,20 +154,6 @@ final class SandboxHost implements Workspaces {
             + " through " + p + " (needs o+x, e.g. chmod 711 " + p + ")");
       }
     }
-  }
-
-  /** Processes of sandbox uids that outlived a previous host. */
-  private static void killStragglers() {
-    ProcessHandle.allProcesses().forEach(h -> {
-      String uid = ProcTable.realUid(h.pid());
-      if (uid != null) {
-        long n = Long.parseLong(uid);
-        if (n >= FIRST_UID && n < FIRST_UID + UID_COUNT && ProcTable.running(h.pid())) {
-          log.warn("killing process left by a previous host pid={} uid={}", h.pid(), n);
-          h.destroyForcibly();
-        }
-      }
-    });
   }
 
   /** The real path of {@code --workspaces}. */

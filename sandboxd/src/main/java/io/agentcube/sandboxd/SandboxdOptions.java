@@ -30,6 +30,7 @@ import java.util.Objects;
  *   <tr><td>{@code --workspaces DIR}</td><td>{@code SANDBOXD_WORKSPACES}</td><td>none (host mode: required)</td></tr>
  *   <tr><td>{@code --max-sandboxes N}</td><td>{@code SANDBOXD_MAX_SANDBOXES}</td><td>4096</td></tr>
  *   <tr><td>{@code --max-executions-per-sandbox N}</td><td>{@code SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX}</td><td>4 (at most --max-executions)</td></tr>
+ *   <tr><td>{@code --uid-base N}</td><td>{@code SANDBOXD_UID_BASE}</td><td>200000 (root hosts: sandboxes get N ... N+max-sandboxes-1)</td></tr>
  *   <tr><td>{@code --exit-on-stdin-eof}</td><td>{@code SANDBOXD_EXIT_ON_STDIN_EOF}</td><td>off</td></tr>
  *   <tr><td>{@code --isolation auto|required|off}</td><td>{@code SANDBOXD_ISOLATION}</td><td>auto</td></tr>
  *   <tr><td>{@code --pass-env A,B}</td><td>{@code SANDBOXD_PASS_ENV}</td><td>none (single mode only)</td></tr>
@@ -57,6 +58,8 @@ public final class SandboxdOptions {
   public static final String HOST_AUDIENCE = "agentcube-sandbox-host";
   /** Default cap on the sandboxes one host holds. */
   public static final int DEFAULT_MAX_SANDBOXES = 4096;
+  /** Default first uid of a root host's sandboxes. */
+  public static final int DEFAULT_UID_BASE = 200_000;
   /** Default cap on the commands one sandbox of a host runs at once. */
   public static final int DEFAULT_MAX_EXECUTIONS_PER_SANDBOX = 4;
 
@@ -98,6 +101,7 @@ public final class SandboxdOptions {
   private boolean workspaceGiven;
   private Path workspaces;
   private int maxSandboxes = DEFAULT_MAX_SANDBOXES;
+  private int uidBase = DEFAULT_UID_BASE;
   private Integer maxExecutionsPerSandbox; // null: the default, capped by maxExecutions
   private boolean exitOnStdinEof;
   private IsolationMode isolation = IsolationMode.AUTO;
@@ -126,6 +130,7 @@ public final class SandboxdOptions {
     String mode = env.get("SANDBOXD_MODE");
     String workspaces = env.get("SANDBOXD_WORKSPACES");
     String maxSandboxes = env.get("SANDBOXD_MAX_SANDBOXES");
+    String uidBase = env.get("SANDBOXD_UID_BASE");
     String maxPerSandbox = env.get("SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX");
     String isolation = env.get("SANDBOXD_ISOLATION");
     String passEnv = env.get("SANDBOXD_PASS_ENV");
@@ -183,6 +188,9 @@ public final class SandboxdOptions {
         case "max-sandboxes":
           maxSandboxes = value;
           break;
+        case "uid-base":
+          uidBase = value;
+          break;
         case "max-executions-per-sandbox":
           maxPerSandbox = value;
           break;
@@ -229,6 +237,9 @@ public final class SandboxdOptions {
     }
     if (maxSandboxes != null) {
       o.maxSandboxes = (int) number("--max-sandboxes/SANDBOXD_MAX_SANDBOXES", maxSandboxes, 1, 65_536);
+    }
+    if (uidBase != null) {
+      o.uidBase = (int) number("--uid-base/SANDBOXD_UID_BASE", uidBase, 1000, 2_000_000_000);
     }
     if (maxPerSandbox != null) {
       o.maxExecutionsPerSandbox = (int) number(
@@ -392,13 +403,14 @@ public final class SandboxdOptions {
             + " [--default-timeout D]",
         "         [--isolation auto|required|off] [--read-only DIR,...] [--pass-env NAME,...]",
         "       java -jar agentcube-sandboxd.jar --mode host --workspaces DIR [--max-sandboxes N]",
-        "         [--max-executions-per-sandbox N] [--exit-on-stdin-eof] [same flags as above]",
+        "         [--max-executions-per-sandbox N] [--uid-base N] [--exit-on-stdin-eof]"
+            + " [same flags as above]",
         "env: PORT, SANDBOXD_HOST, SANDBOXD_WORKSPACE, PICOD_AUTH_PUBLIC_KEY (PEM, required unless"
             + " --no-auth),",
         "     AGENTCUBE_SESSION_ID, SANDBOXD_MAX_OUTPUT_BYTES, SANDBOXD_MAX_BODY_BYTES,"
             + " SANDBOXD_MAX_EXECUTIONS, SANDBOXD_DEFAULT_TIMEOUT,",
         "     SANDBOXD_MODE, SANDBOXD_WORKSPACES, SANDBOXD_MAX_SANDBOXES,"
-            + " SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX,",
+            + " SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX, SANDBOXD_UID_BASE,",
         "     SANDBOXD_EXIT_ON_STDIN_EOF, SANDBOXD_ISOLATION, SANDBOXD_READ_ONLY, SANDBOXD_PASS_ENV");
   }
 
@@ -532,6 +544,19 @@ public final class SandboxdOptions {
   }
 
   /**
+   * Host mode as root: the first uid handed to sandboxes; they get {@code uidBase} to
+   * {@code uidBase + maxSandboxes - 1}. Two hosts on one machine need disjoint ranges.
+   */
+  public int uidBase() {
+    return uidBase;
+  }
+
+  public SandboxdOptions uidBase(int uidBase) {
+    this.uidBase = uidBase;
+    return this;
+  }
+
+  /**
    * Host mode: commands one sandbox runs at once (429 above), never more than
    * {@link #maxExecutions()}. Single mode: {@link #maxExecutions()}.
    */
@@ -611,7 +636,7 @@ public final class SandboxdOptions {
     return "mode="
         + mode.label()
         + (mode == Mode.HOST
-            ? " workspaces=" + workspaces + " maxSandboxes=" + maxSandboxes
+            ? " workspaces=" + workspaces + " maxSandboxes=" + maxSandboxes + " uidBase=" + uidBase
                 + " maxExecutionsPerSandbox=" + maxExecutionsPerSandbox()
             : " workspace=" + workspace)
         + " isolation="

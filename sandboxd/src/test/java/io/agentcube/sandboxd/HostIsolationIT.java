@@ -237,7 +237,7 @@ class HostIsolationIT {
     Map<String, Object> r = run(client,
         "echo two >> up/deeper/f.txt && mkdir up/deeper/sub && rm -r up/deeper/sub && id -u");
 
-    assertThat(uid).isGreaterThanOrEqualTo(SandboxHost.FIRST_UID);
+    assertThat(uid).isGreaterThanOrEqualTo(HostProcess.UID_BASE);
     assertThat(r).containsEntry("exit_code", 0).containsEntry("stdout", uid + "\n");
     Path ws = host.workspaces.resolve(sid);
     for (Path p : List.of(ws, ws.resolve("up"), ws.resolve("up/deeper"), ws.resolve("up/deeper/f.txt"))) {

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
@@ -26,6 +27,9 @@ final class HostProcess implements AutoCloseable {
   /** A variable only the daemon has; commands must never see it. */
   static final String CANARY = "SANDBOXD_HOST_CANARY";
   static final String CANARY_VALUE = "daemon-secret-" + System.nanoTime();
+  /** Hosts of this JVM get disjoint uid ranges from here on (TestHost's are below). */
+  static final int UID_BASE = 400_000;
+  private static final AtomicInteger hosts = new AtomicInteger();
 
   final Path base;
   final Path workspaces;
@@ -68,7 +72,8 @@ final class HostProcess implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1",
         "-XX:+UseSerialGC", "-jar", SandboxdJarIT.JAR.toAbsolutePath().toString(),
         "--mode", "host", "--workspaces", workspaces.toString(), "--host", "127.0.0.1",
-        "--port", "0"));
+        "--port", "0", "--uid-base", Integer.toString(UID_BASE + 5_000 * hosts.getAndIncrement()),
+        "--max-sandboxes", "4096"));
     cmd.addAll(List.of(extraArgs));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("PICOD_AUTH_PUBLIC_KEY", TestTokens.pem(keys.getPublic()));

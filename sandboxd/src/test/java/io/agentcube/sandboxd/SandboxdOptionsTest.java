@@ -70,7 +70,8 @@ class SandboxdOptionsTest {
   void parse_hostModeFlagsAndEnvironment() {
     Map<String, String> env = Map.of("SANDBOXD_MODE", "host", "SANDBOXD_WORKSPACES", "/srv/ws",
         "SANDBOXD_MAX_SANDBOXES", "10", "SANDBOXD_ISOLATION", "required",
-        "SANDBOXD_EXIT_ON_STDIN_EOF", "true", "SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX", "2");
+        "SANDBOXD_EXIT_ON_STDIN_EOF", "true", "SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX", "2",
+        "SANDBOXD_UID_BASE", "300000");
 
     SandboxdOptions fromEnv = SandboxdOptions.parse(new String[0], env);
     SandboxdOptions flags = SandboxdOptions.parse(new String[] {"--mode", "host",
@@ -84,6 +85,8 @@ class SandboxdOptionsTest {
     assertThat(fromEnv.isolation()).isEqualTo(IsolationMode.REQUIRED);
     assertThat(fromEnv.exitOnStdinEof()).isTrue();
     assertThat(fromEnv.maxExecutionsPerSandbox()).isEqualTo(2);
+    assertThat(fromEnv.uidBase()).isEqualTo(300_000);
+    assertThat(defaults.uidBase()).isEqualTo(200_000);
     assertThat(flags.workspaces()).isEqualTo(Path.of("/var/ws"));
     assertThat(flags.maxSandboxes()).isEqualTo(7);
     assertThat(flags.exitOnStdinEof()).isTrue();
@@ -126,6 +129,8 @@ class SandboxdOptionsTest {
         Map.of("SANDBOXD_EXIT_ON_STDIN_EOF", "sometimes"))).hasMessageContaining("SANDBOXD_EXIT_ON_STDIN_EOF");
     assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--max-sandboxes", "0"}, key))
         .hasMessageContaining("--max-sandboxes");
+    assertThatThrownBy(() -> SandboxdOptions.parse(new String[] {"--uid-base", "0"}, key))
+        .hasMessageContaining("--uid-base");
   }
 
   @Test

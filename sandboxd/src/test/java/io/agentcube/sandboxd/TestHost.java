@@ -18,6 +18,10 @@ import java.util.stream.Stream;
  */
 final class TestHost implements AutoCloseable {
 
+  /** Hosts of this JVM get disjoint uid ranges (two hosts may run at once in a test). */
+  private static final java.util.concurrent.atomic.AtomicInteger hosts =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   final Path base;
   final Path workspaces;
   final SandboxdServer server;
@@ -39,6 +43,8 @@ final class TestHost implements AutoCloseable {
           .workspaces(workspaces)
           .host("127.0.0.1")
           .port(0)
+          .maxSandboxes(4096)
+          .uidBase(300_000 + 5_000 * hosts.getAndIncrement())
           .publicKeyPem(TestTokens.pem(TestTokens.shared().getPublic()));
       return new TestHost(base, workspaces, SandboxdServer.start(customize.apply(options)));
     } catch (IOException e) {
