@@ -28,7 +28,7 @@ final class HostProcess implements AutoCloseable {
   static final String CANARY = "SANDBOXD_HOST_CANARY";
   static final String CANARY_VALUE = "daemon-secret-" + System.nanoTime();
   /** Hosts of this JVM get disjoint uid ranges from here on (TestHost's are below). */
-  static final int UID_BASE = 400_000;
+  static final int UID_BASE = 800_000;
   private static final AtomicInteger hosts = new AtomicInteger();
 
   final Path base;

@@ -18,7 +18,10 @@ import java.util.stream.Stream;
  */
 final class TestHost implements AutoCloseable {
 
-  /** Hosts of this JVM get disjoint uid ranges (two hosts may run at once in a test). */
+  /**
+   * Hosts of this JVM get disjoint uid ranges (two hosts may run at once in a test), far from
+   * the default 200000 and the process backend's 300000 (a delete kills whatever its uid runs).
+   */
   private static final java.util.concurrent.atomic.AtomicInteger hosts =
       new java.util.concurrent.atomic.AtomicInteger();
 
@@ -44,7 +47,7 @@ final class TestHost implements AutoCloseable {
           .host("127.0.0.1")
           .port(0)
           .maxSandboxes(4096)
-          .uidBase(300_000 + 5_000 * hosts.getAndIncrement())
+          .uidBase(600_000 + 5_000 * hosts.getAndIncrement())
           .publicKeyPem(TestTokens.pem(TestTokens.shared().getPublic()));
       return new TestHost(base, workspaces, SandboxdServer.start(customize.apply(options)));
     } catch (IOException e) {
