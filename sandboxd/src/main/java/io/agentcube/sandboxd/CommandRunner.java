@@ -58,9 +58,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Environment. Built from nothing: {@link Jail#baseEnvironment} ({@code PATH}, {@code HOME},
  * {@code LANG}, {@code TMPDIR}), then the workspace's environment (a host sandbox's create-time
- * {@code env}, or single mode's {@code --pass-env} variables), then the request's {@code env},
- * then {@value #EXECUTION_ID_ENV}. sandboxd's own environment ({@code PICOD_AUTH_PUBLIC_KEY},
- * whatever its launcher passed) never reaches a command.
+ * {@code env}; in single mode the daemon's environment without sandboxd's own variables, see
+ * {@link SingleWorkspace}), then the request's {@code env}, then {@value #EXECUTION_ID_ENV}.
+ * sandboxd's own variables ({@code PICOD_AUTH_PUBLIC_KEY} above all) never reach a command, and
+ * on a host nothing of the daemon's environment does.
  *
  * <p>Threads: {@link #run} blocks its caller for up to the timeout plus
  * {@value #KILL_GRACE_MILLIS} ms; it must not run on a thread that serves anything else. A

@@ -69,10 +69,13 @@ final class SandboxHost implements Workspaces {
   private final List<Path> readOnly;
   private final UidPool uids; // null: commands run as sandboxd's own user
   private final String jailRoot; // null: commands see the workspace at its host path (no jail)
+  private final String sharedUidReason; // why a root host gives its sandboxes no uid each, or null
   private final Map<String, Workspace> sandboxes = new ConcurrentHashMap<>();
   private boolean closed; // guarded by this
 
-  private SandboxHost(Path root, SandboxdOptions options, UidPool uids, boolean jailed) {
+  private SandboxHost(Path root, SandboxdOptions options, UidPool uids, boolean jailed,
+      String sharedUidReason) {
+    this.sharedUidReason = sharedUidReason;
     this.jailRoot = jailed ? JAIL_ROOT : null;
     this.root = root;
     this.staging = root.resolve(STAGING);
@@ -88,8 +91,7 @@ final class SandboxHost implements Workspaces {
    *
    * @param jailed commands run in the jail, which shows a workspace at {@link #JAIL_ROOT}
    * @param separateUids give every sandbox a uid of its own (sandboxd runs as root)
-   * @throws IllegalStateException when DIR holds something that is not a host's, or a sandbox uid
-   *     could not pass through a parent of DIR
+   * @throws IllegalStateException when DIR holds something that is not a host's
    * @throws IOException when DIR cannot be prepared
    */
   static SandboxHost open(SandboxdOptions options, boolean jailed, boolean separateUids)
@@ -118,8 +120,15 @@ final class SandboxHost implements Workspaces {
           + " sandboxes: " + String.join(", ", foreign.subList(0, Math.min(5, foreign.size()))));
     }
     Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
+    String sharedUidReason = null;
     if (separateUids) {
-      requireTraversable(root);
+      Path closed = untraversable(root);
+      if (closed != null) {
+        // As the process backend does for agent processes: jailed still, one uid for all.
+        sharedUidReason = closed + " is not traversable by others";
+        log.warn("sandboxes share this process's uid: {} (chmod o+x {}, or pick another"
+            + " --workspaces)", sharedUidReason, closed);
+      }
     }
     for (String name : stale) {
       log.info("removing workspace left by a previous host id={}", name);
@@ -133,8 +142,8 @@ final class SandboxHost implements Workspaces {
       Files.writeString(root.resolve(MARKER), "workspaces of a sandboxd host; its entries are"
           + " deleted when the host starts\n");
     }
-    return new SandboxHost(root, options,
-        separateUids ? new UidPool(options.uidBase(), options.maxSandboxes()) : null, jailed);
+    return new SandboxHost(root, options, separateUids && sharedUidReason == null
+        ? new UidPool(options.uidBase(), options.maxSandboxes()) : null, jailed, sharedUidReason);
   }
 
   /** Removes an entry of the root: a directory tree without following links, or a link. */
@@ -146,14 +155,17 @@ final class SandboxHost implements Workspaces {
     }
   }
 
-  /** Every parent of the root must let other users through, or no sandbox uid reaches it. */
-  private static void requireTraversable(Path root) throws IOException {
+  /**
+   * The first parent of the root that other users cannot pass through (a sandbox uid could not
+   * reach its workspace), or null.
+   */
+  private static Path untraversable(Path root) throws IOException {
     for (Path p = root.getParent(); p != null; p = p.getParent()) {
       if (!Files.getPosixFilePermissions(p).contains(PosixFilePermission.OTHERS_EXECUTE)) {
-        throw new IllegalStateException("--workspaces " + root + ": sandbox uids cannot pass"
-            + " through " + p + " (needs o+x, e.g. chmod 711 " + p + ")");
+        return p;
       }
     }
+    return null;
   }
 
   /** The real path of {@code --workspaces}. */
@@ -169,6 +181,11 @@ final class SandboxHost implements Workspaces {
   /** True when every sandbox has a uid of its own. */
   boolean separateUids() {
     return uids != null;
+  }
+
+  /** Why a root host with the jail still gives its sandboxes one shared uid, or null. */
+  String sharedUidReason() {
+    return sharedUidReason;
   }
 
   /**

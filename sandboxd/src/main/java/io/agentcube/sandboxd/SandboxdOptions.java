@@ -33,7 +33,6 @@ import java.util.Objects;
  *   <tr><td>{@code --uid-base N}</td><td>{@code SANDBOXD_UID_BASE}</td><td>200000 (root hosts: sandboxes get N ... N+max-sandboxes-1)</td></tr>
  *   <tr><td>{@code --exit-on-stdin-eof}</td><td>{@code SANDBOXD_EXIT_ON_STDIN_EOF}</td><td>off</td></tr>
  *   <tr><td>{@code --isolation auto|required|off}</td><td>{@code SANDBOXD_ISOLATION}</td><td>auto</td></tr>
- *   <tr><td>{@code --pass-env A,B}</td><td>{@code SANDBOXD_PASS_ENV}</td><td>none (single mode only)</td></tr>
  *   <tr><td>{@code --read-only DIR,DIR}</td><td>{@code SANDBOXD_READ_ONLY}</td><td>none</td></tr>
  * </table>
  *
@@ -105,7 +104,6 @@ public final class SandboxdOptions {
   private Integer maxExecutionsPerSandbox; // null: the default, capped by maxExecutions
   private boolean exitOnStdinEof;
   private IsolationMode isolation = IsolationMode.AUTO;
-  private List<String> passEnv = List.of();
   private List<Path> readOnly = List.of();
 
   /** Options with every default and the working directory as workspace. */
@@ -133,7 +131,6 @@ public final class SandboxdOptions {
     String uidBase = env.get("SANDBOXD_UID_BASE");
     String maxPerSandbox = env.get("SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX");
     String isolation = env.get("SANDBOXD_ISOLATION");
-    String passEnv = env.get("SANDBOXD_PASS_ENV");
     String readOnly = env.get("SANDBOXD_READ_ONLY");
     o.exitOnStdinEof = bool("SANDBOXD_EXIT_ON_STDIN_EOF", env.get("SANDBOXD_EXIT_ON_STDIN_EOF"));
     List<String> rest = new ArrayList<>(List.of(args));
@@ -197,9 +194,6 @@ public final class SandboxdOptions {
         case "isolation":
           isolation = value;
           break;
-        case "pass-env":
-          passEnv = value;
-          break;
         case "read-only":
           readOnly = value;
           break;
@@ -251,18 +245,6 @@ public final class SandboxdOptions {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("--isolation/SANDBOXD_ISOLATION: " + e.getMessage());
       }
-    }
-    if (passEnv != null && !passEnv.isBlank()) {
-      List<String> names = new ArrayList<>();
-      for (String name : passEnv.split(",")) {
-        String n = name.strip();
-        if (n.isEmpty() || n.indexOf('=') >= 0) {
-          throw new IllegalArgumentException(
-              "--pass-env/SANDBOXD_PASS_ENV: not a variable name: \"" + name + "\"");
-        }
-        names.add(n);
-      }
-      o.passEnv = List.copyOf(names);
     }
     if (readOnly != null && !readOnly.isBlank()) {
       List<Path> dirs = new ArrayList<>();
@@ -368,10 +350,6 @@ public final class SandboxdOptions {
             + " would show the workspaces of other sandboxes (" + workspaces + ")");
       }
     }
-    if (passEnv.contains("PICOD_AUTH_PUBLIC_KEY")) {
-      throw new IllegalStateException(
-          "--pass-env: PICOD_AUTH_PUBLIC_KEY is sandboxd's own and is never passed to commands");
-    }
     if (mode == Mode.HOST) {
       if (workspaces == null) {
         throw new IllegalStateException("--mode host needs --workspaces DIR (SANDBOXD_WORKSPACES)");
@@ -383,10 +361,6 @@ public final class SandboxdOptions {
       if (noAuth) {
         throw new IllegalStateException(
             "--no-auth is not allowed with --mode host: the token selects the sandbox");
-      }
-      if (!passEnv.isEmpty()) {
-        throw new IllegalStateException(
-            "--pass-env is for --mode single; a host's sandboxes get their env when created");
       }
     } else if (workspaces != null) {
       throw new IllegalStateException("--workspaces is for --mode host; use --workspace DIR");
@@ -401,7 +375,7 @@ public final class SandboxdOptions {
         "usage: java -jar agentcube-sandboxd.jar [--workspace DIR] [--port N] [--host H] [--no-auth]",
         "         [--max-output-bytes N] [--max-body-bytes N] [--max-executions N]"
             + " [--default-timeout D]",
-        "         [--isolation auto|required|off] [--read-only DIR,...] [--pass-env NAME,...]",
+        "         [--isolation auto|required|off] [--read-only DIR,...]",
         "       java -jar agentcube-sandboxd.jar --mode host --workspaces DIR [--max-sandboxes N]",
         "         [--max-executions-per-sandbox N] [--uid-base N] [--exit-on-stdin-eof]"
             + " [same flags as above]",
@@ -411,7 +385,7 @@ public final class SandboxdOptions {
             + " SANDBOXD_MAX_EXECUTIONS, SANDBOXD_DEFAULT_TIMEOUT,",
         "     SANDBOXD_MODE, SANDBOXD_WORKSPACES, SANDBOXD_MAX_SANDBOXES,"
             + " SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX, SANDBOXD_UID_BASE,",
-        "     SANDBOXD_EXIT_ON_STDIN_EOF, SANDBOXD_ISOLATION, SANDBOXD_READ_ONLY, SANDBOXD_PASS_ENV");
+        "     SANDBOXD_EXIT_ON_STDIN_EOF, SANDBOXD_ISOLATION, SANDBOXD_READ_ONLY");
   }
 
   public Path workspace() {
@@ -594,20 +568,6 @@ public final class SandboxdOptions {
 
   public SandboxdOptions isolation(IsolationMode isolation) {
     this.isolation = isolation;
-    return this;
-  }
-
-  /**
-   * Single mode: names of the daemon's environment variables handed to every command (an image's
-   * {@code PATH}, say). Commands otherwise get only the jail's base environment and their
-   * request's {@code env}; the daemon's own environment never reaches them.
-   */
-  public List<String> passEnv() {
-    return passEnv;
-  }
-
-  public SandboxdOptions passEnv(List<String> passEnv) {
-    this.passEnv = List.copyOf(passEnv);
     return this;
   }
 

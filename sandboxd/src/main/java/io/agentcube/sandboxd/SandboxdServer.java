@@ -79,8 +79,8 @@ public final class SandboxdServer implements AutoCloseable {
   /**
    * Validates {@code options} and starts listening.
    *
-   * @param daemonEnv the daemon's environment, from which only {@code --pass-env} variables are
-   *     taken for commands
+   * @param daemonEnv the daemon's environment; single mode hands it to commands without
+   *     sandboxd's own variables ({@link SingleWorkspace}), a host to none
    * @throws IllegalStateException or IllegalArgumentException for a bad configuration (missing or
    *     malformed key, isolation required but not working, a workspaces directory not a host's)
    * @throws IOException when the workspace cannot be prepared or the port cannot be bound
@@ -103,7 +103,7 @@ public final class SandboxdServer implements AutoCloseable {
       workspaces = host;
       staging = host.staging();
     } else {
-      workspaces = SingleWorkspace.open(options, daemonEnv);
+      workspaces = SingleWorkspace.open(options, daemonEnv, jail.enabled());
       staging = Files.createTempDirectory("sandboxd-staging-");
       ownStaging = staging;
     }
@@ -116,7 +116,9 @@ public final class SandboxdServer implements AutoCloseable {
     SandboxHost hostRef = host;
     Map<String, Object> fixedHealth = new LinkedHashMap<>();
     fixedHealth.put("mode", options.mode().label());
-    fixedHealth.put("isolation", jail.describe());
+    fixedHealth.put("isolation", host != null && host.sharedUidReason() != null
+        ? jail.describe() + "; but sandboxes share one uid: " + host.sharedUidReason()
+        : jail.describe());
     RequestRouter router = new RequestRouter(
         verifier,
         workspaces,

@@ -172,8 +172,9 @@ class ExecuteApiTest {
   }
 
   @Test
-  void execute_env_addedToBaseEnvironmentNeverTheDaemons() {
-    // SANDBOXD_TEST_CANARY is set on the test JVM (the daemon) by the pom.
+  void execute_env_addedToTheSandboxEnvironmentNeverSandboxdsOwnVariables() {
+    // SANDBOXD_TEST_CANARY is set on the test JVM (the daemon) by the pom: a SANDBOXD_* setting
+    // is sandboxd's own, never a command's (SingleWorkspace says which variables those are).
     assertThat(System.getenv("SANDBOXD_TEST_CANARY")).as("canary set by the pom").isNotNull();
     Map<String, Object> req = cmd("bash", "-c",
         "echo \"$X_ADDED:${PATH:+path-set}:${SANDBOXD_TEST_CANARY:-none}\"");

@@ -200,6 +200,24 @@ class HostApiTest {
   }
 
   @Test
+  void start_parentOfWorkspacesNotPassable_sandboxesShareOneUidAndStillWork() throws Exception {
+    // As the process backend does for agents: a state directory under a 0700 parent (a JUnit
+    // @TempDir, /root) costs the uid per sandbox, loudly, not the host.
+    org.junit.jupiter.api.Assumptions.assumeTrue(host.server.jail().separateUids(),
+        "only a root host with the jail gives sandboxes a uid each");
+    try (TestHost closed = TestHost.start(o -> o, "rwx------")) {
+      TestClient a = closed.sandbox("shared-a");
+
+      assertThat((String) closed.anonymous().get("/health").json().get("isolation"))
+          .contains("share one uid").contains(closed.base.toString());
+      assertThat(a.execute(cmd("bash", "-c", "echo hi > f.txt; cat f.txt")).json())
+          .containsEntry("stdout", "hi\n");
+      assertThat(Files.getAttribute(closed.workspaces.resolve("shared-a"), "unix:uid"))
+          .isEqualTo(0);
+    }
+  }
+
+  @Test
   void create_atMaxSandboxes_returns429() {
     try (TestHost small = TestHost.start(o -> o.maxSandboxes(2))) {
       TestClient smallAdmin = small.admin();

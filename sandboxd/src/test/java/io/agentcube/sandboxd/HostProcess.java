@@ -25,7 +25,7 @@ import java.util.stream.Stream;
 final class HostProcess implements AutoCloseable {
 
   /** A variable only the daemon has; commands must never see it. */
-  static final String CANARY = "SANDBOXD_HOST_CANARY";
+  static final String CANARY = "HOST_CANARY_SECRET"; // a name single mode would pass on
   static final String CANARY_VALUE = "daemon-secret-" + System.nanoTime();
   /** Hosts of this JVM get disjoint uid ranges from here on (TestHost's are below). */
   static final int UID_BASE = 800_000;

@@ -73,7 +73,7 @@ class SandboxdJarIT {
   void jar_withKey_servesAuthenticatedSessionWhoseFilesPersist() throws Exception {
     KeyPair keys = TestTokens.newKeyPair();
     Process p = launch(Map.of("PICOD_AUTH_PUBLIC_KEY", TestTokens.pem(keys.getPublic()),
-        "AGENTCUBE_SESSION_ID", "it-session"));
+        "AGENTCUBE_SESSION_ID", "it-session", "TEMPLATE_VAR", "from the pod"));
     int port = port(p);
     TestClient anonymous = new TestClient(port);
     TestClient client = new TestClient(port).token(TestTokens.token(keys.getPrivate(), "it-session"));
@@ -94,6 +94,10 @@ class SandboxdJarIT {
         "working_dir", "job", "timeout", "30s")).json();
     assertThat(run).containsEntry("exit_code", 0);
     assertThat(client.get("/api/files/job/out.txt").text()).isEqualTo("HELLO");
+    // the pod's (the template's) environment reaches commands; sandboxd's own key does not
+    assertThat(client.execute(Map.of("command", List.of("bash", "-c",
+        "echo \"$TEMPLATE_VAR|${PICOD_AUTH_PUBLIC_KEY-unset}|${AGENTCUBE_SESSION_ID-unset}\""))).json())
+        .containsEntry("stdout", "from the pod|unset|unset\n");
     assertThat(Files.readString(workspace.resolve("job/out.txt"))).isEqualTo("HELLO");
   }
 

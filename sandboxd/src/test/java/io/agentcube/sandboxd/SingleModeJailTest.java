@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Single mode with the jail: PicoD's behaviour as a client sees it is unchanged (paths, exit
  * codes, env, working directory, timeout), while the command no longer sees the daemon's
- * processes, environment or files, and nothing it starts outlives it. Aborts naming why where
+ * processes, files or own variables, and nothing it starts outlives it. Aborts naming why where
  * bubblewrap does not work (fails under {@code AGENTCUBE_REQUIRE_ISOLATION=1}).
  */
 class SingleModeJailTest {
@@ -77,17 +77,21 @@ class SingleModeJailTest {
   }
 
   @Test
-  void execute_passEnv_handsOnlyTheNamedVariables(@TempDir Path ws) throws Exception {
+  void execute_daemonEnvironment_passedWithoutSandboxdsOwn(@TempDir Path ws) throws Exception {
+    // A single-mode daemon gets its sandbox's environment as its own (a pod's env, a template's).
     SandboxdOptions options = new SandboxdOptions().workspace(ws).host("127.0.0.1").port(0)
-        .noAuth(true).isolation(IsolationMode.REQUIRED).passEnv(List.of("IMAGE_TOOL", "UNSET"));
-    Map<String, String> daemonEnv = Map.of("IMAGE_TOOL", "/opt/tool/bin",
-        "PICOD_AUTH_PUBLIC_KEY", "a key", "OTHER", "the daemon's");
+        .noAuth(true).isolation(IsolationMode.REQUIRED);
+    Map<String, String> daemonEnv = Map.of("TEMPLATE_VAR", "from the template",
+        "PATH", "/opt/tool/bin:/usr/bin:/bin", "PICOD_AUTH_PUBLIC_KEY", "a key",
+        "AGENTCUBE_SESSION_ID", "s-1", "PORT", "8080", "SANDBOXD_MAX_EXECUTIONS", "3",
+        "HOME", "/root");
     try (SandboxdServer own = SandboxdServer.start(options, Clock.systemUTC(), daemonEnv)) {
       Map<String, Object> body = new TestClient(own.port()).execute(cmd("bash", "-c",
-          "echo \"${IMAGE_TOOL:-none} ${UNSET-unset} ${OTHER:-none} ${PICOD_AUTH_PUBLIC_KEY:-none}\""))
-          .json();
+          "echo \"$TEMPLATE_VAR|$PATH|${PICOD_AUTH_PUBLIC_KEY-unset}|${AGENTCUBE_SESSION_ID-unset}"
+              + "|${PORT-unset}|${SANDBOXD_MAX_EXECUTIONS-unset}|$HOME\"")).json();
 
-      assertThat(body).containsEntry("stdout", "/opt/tool/bin unset none none\n");
+      assertThat(body).containsEntry("stdout", "from the template|/opt/tool/bin:/usr/bin:/bin"
+          + "|unset|unset|unset|unset|" + ws.toRealPath() + "\n");
     }
   }
 

@@ -37,9 +37,14 @@ final class TestHost implements AutoCloseable {
   }
 
   static TestHost start(UnaryOperator<SandboxdOptions> customize) {
+    return start(customize, "rwx--x--x");
+  }
+
+  /** @param basePermissions of the directory holding {@code workspaces/} */
+  static TestHost start(UnaryOperator<SandboxdOptions> customize, String basePermissions) {
     try {
       Path base = Files.createTempDirectory("sandboxd-host-test-");
-      Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
+      Files.setPosixFilePermissions(base, PosixFilePermissions.fromString(basePermissions));
       Path workspaces = base.resolve("workspaces");
       SandboxdOptions options = new SandboxdOptions()
           .mode(SandboxdOptions.Mode.HOST)
