@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The default code interpreter end to end: proxy, signed calls, a real sandboxd per session. */
+/** The default code interpreter end to end: proxy, signed calls, the real sandboxd host. */
 class CodeInterpreterIT {
 
   private static final Path SANDBOXD_JAR =
@@ -132,22 +132,36 @@ class CodeInterpreterIT {
     assertThat(none.statusCode()).isEqualTo(401);
   }
 
+  /**
+   * Sessions share the sandbox host's address; the signed token (its {@code sandbox_id}) picks the
+   * workspace, so another session's valid token reaches only that session's own workspace, and no
+   * session token manages the host.
+   */
   @Test
-  void sandbox_acceptsOnlyItsOwnSessionsToken() throws Exception {
-    String a = sessionId(post("/api/execute", null, execute("true")));
+  void sessionToken_reachesOnlyItsOwnWorkspace() throws Exception {
+    String a = sessionId(post("/api/execute", null, execute("bash", "-c", "echo secret > mine.txt")));
     String b = sessionId(post("/api/execute", null, execute("true")));
     String endpointA = json(f.get("/v1/sessions/" + a, null), 200)
         .getJsonArray("entryPoints").getJsonObject(0).getString("endpoint");
-    URI direct = URI.create("http://" + endpointA + "/api/execute");
     String tokenA = f.proxy.tokens().authorization(a);
     String tokenB = f.proxy.tokens().authorization(b);
 
-    HttpResponse<String> withB = f.http.send(HttpRequest.newBuilder(direct).header("Authorization", tokenB)
-        .POST(HttpRequest.BodyPublishers.ofString(execute("true").encode())).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(withB.statusCode()).as("another session's valid token").isEqualTo(401);
-    HttpResponse<String> withA = f.http.send(HttpRequest.newBuilder(direct).header("Authorization", tokenA)
-        .POST(HttpRequest.BodyPublishers.ofString(execute("true").encode())).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(withA.statusCode()).isEqualTo(200);
+    JsonObject withB = json(direct(endpointA, "/api/execute", tokenB, execute("cat", "mine.txt")), 200);
+    assertThat(withB.getInteger("exit_code")).as("b's token, a's address: b's workspace").isNotZero();
+    assertThat(withB.getString("stdout")).doesNotContain("secret");
+    JsonObject withA = json(direct(endpointA, "/api/execute", tokenA, execute("cat", "mine.txt")), 200);
+    assertThat(withA.getString("stdout")).isEqualTo("secret\n");
+
+    HttpResponse<String> manage = direct(endpointA, "/host/v1/sandboxes", tokenA,
+        new JsonObject().put("id", "intruder"));
+    assertThat(manage.statusCode()).as("a session token on the host's admin API").isEqualTo(401);
+  }
+
+  private HttpResponse<String> direct(String endpoint, String path, String token, JsonObject body)
+      throws Exception {
+    return f.http.send(HttpRequest.newBuilder(URI.create("http://" + endpoint + path))
+        .header("Authorization", token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body.encode())).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static byte[] multipart(String boundary, String path, byte[] content) {

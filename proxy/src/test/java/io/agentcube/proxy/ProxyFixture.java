@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -97,6 +98,22 @@ final class ProxyFixture implements AutoCloseable {
           .filter(h -> environHas(h.pid(), needle)).mapToLong(ProcessHandle::pid).findFirst()
           .orElseThrow(() -> new AssertionError("no sandbox process with PORT=" + port));
     }
+  }
+
+  /**
+   * A jailed sandbox whole: the child of {@code parentPid} (the proxy) that is an ancestor of
+   * {@code pid} (the jail's outer process), and every process below it.
+   */
+  static List<ProcessHandle> sandboxTree(long parentPid, long pid) {
+    ProcessHandle h = ProcessHandle.of(pid).orElseThrow();
+    while (h.parent().map(p -> p.pid() != parentPid).orElse(false)) {
+      h = h.parent().orElseThrow();
+    }
+    assertThat(h.parent().map(ProcessHandle::pid)).as("sandbox %d is below %d", pid, parentPid)
+        .contains(parentPid);
+    List<ProcessHandle> tree = new java.util.ArrayList<>(List.of(h));
+    h.descendants().forEach(tree::add);
+    return tree;
   }
 
   private static boolean environHas(long pid, byte[] entry) {

@@ -89,18 +89,6 @@ class ProxyProcessIT {
         .map(ProcessHandle::pid).collect(Collectors.toSet());
   }
 
-  /** The proxy's child that is an ancestor of {@code pid} (the jail's outer process), and all below it. */
-  private static List<ProcessHandle> sandboxTree(long proxyPid, long pid) {
-    ProcessHandle h = ProcessHandle.of(pid).orElseThrow();
-    while (h.parent().map(p -> p.pid() != proxyPid).orElse(false)) {
-      h = h.parent().orElseThrow();
-    }
-    assertThat(h.parent().map(ProcessHandle::pid)).as("sandbox %d is below the proxy", pid).contains(proxyPid);
-    List<ProcessHandle> tree = new java.util.ArrayList<>(List.of(h));
-    h.descendants().forEach(tree::add);
-    return tree;
-  }
-
   private static boolean alive(long pid) {
     return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
   }
@@ -190,7 +178,7 @@ class ProxyProcessIT {
     HttpResponse<String> opened = invoke(first.port(), null);
     String id = opened.headers().firstValue("x-agentcube-session-id").orElseThrow();
     // The whole sandbox dies, jail included: the proxy's child and everything below it.
-    List<ProcessHandle> sandbox = sandboxTree(first.process().pid(), ProxyFixture.pid(opened));
+    List<ProcessHandle> sandbox = ProxyFixture.sandboxTree(first.process().pid(), ProxyFixture.pid(opened));
     first.process().destroyForcibly();
     assertThat(first.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     sandbox.forEach(ProcessHandle::destroyForcibly);

@@ -42,8 +42,13 @@ class RestartIT {
   }
 
   private ProxyFixture start(boolean keep) throws Exception {
+    return start(keep, true);
+  }
+
+  private ProxyFixture start(boolean keep, boolean sandboxHost) throws Exception {
     ProxyFixture f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), true, Map.of(
         "process.keepSandboxesOnStop", keep,
+        "process.sandboxHost", sandboxHost,
         "sessions.activityFlushInterval", "200ms",
         "process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
             "-jar", SANDBOXD_JAR.toString(), "--host", "127.0.0.1")));
@@ -89,11 +94,11 @@ class RestartIT {
     ProxyFixture first = start(true);
     HttpResponse<String> opened = first.get(invoke("echo", "/"), null);
     String id = sessionId(opened);
-    long sandboxPid = pid(opened);
+    // The whole sandbox dies, jail included: the proxy's (this JVM's) child and all below it.
+    List<ProcessHandle> sandbox = ProxyFixture.sandboxTree(ProcessHandle.current().pid(), pid(opened));
     stop(first);
-    ProcessHandle.of(sandboxPid).orElseThrow().destroyForcibly();
-    await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(sandboxPid).isEmpty()
-        || !ProcessHandle.of(sandboxPid).get().isAlive());
+    sandbox.forEach(ProcessHandle::destroyForcibly);
+    await().atMost(Duration.ofSeconds(10)).until(() -> sandbox.stream().noneMatch(ProcessHandle::isAlive));
 
     ProxyFixture second = start(true);
 
@@ -116,12 +121,9 @@ class RestartIT {
     assertThat(json(r, 404).getString("code")).isEqualTo("SESSION_NOT_FOUND");
   }
 
-  /**
-   * A code interpreter across a restart: its workspace survives and calls are still signed with a
-   * key the sandbox accepts (the generated key is kept in the state directory).
-   */
-  @Test
-  void restart_codeInterpreter_workspaceAndSignedCallsSurvive() throws Exception {
+  private static final String CI = "/v1/namespaces/default/code-interpreters/python/invocations";
+
+  private void writePython() throws Exception {
     TestRuntimes.write(tmp.resolve("runtimes"), "python.yaml", """
         apiVersion: runtime.agentcube.volcano.sh/v1alpha1
         kind: CodeInterpreter
@@ -131,18 +133,53 @@ class RestartIT {
           languages: [python, bash]
           warmPoolSize: 0
         """);
-    String ci = "/v1/namespaces/default/code-interpreters/python/invocations";
-    ProxyFixture first = start(true);
-    HttpResponse<String> opened = first.send("POST", ci + "/api/execute", execute(
+  }
+
+  /**
+   * A code interpreter with a sandboxd process of its own ({@code process.sandboxHost: false})
+   * across a restart: its workspace survives and calls are still signed with a key the sandbox
+   * accepts (the generated key is kept in the state directory).
+   */
+  @Test
+  void restart_ownProcessCodeInterpreter_workspaceAndSignedCallsSurvive() throws Exception {
+    writePython();
+    ProxyFixture first = start(true, false);
+    HttpResponse<String> opened = first.send("POST", CI + "/api/execute", execute(
         "bash", "-c", "echo kept > note.txt"), null);
     json(opened, 200);
     String id = sessionId(opened);
     stop(first);
 
-    ProxyFixture second = start(true);
+    ProxyFixture second = start(true, false);
 
-    JsonObject out = json(second.send("POST", ci + "/api/execute", execute("cat", "note.txt"), id), 200);
+    JsonObject out = json(second.send("POST", CI + "/api/execute", execute("cat", "note.txt"), id), 200);
     assertThat(out.getString("stdout")).isEqualTo("kept\n");
+  }
+
+  /**
+   * A hosted code interpreter does not outlive the proxy, even with sandboxes kept
+   * (docs/isolation.md): its session is unknown after the restart, its workspace gone, and new
+   * sessions work on the new host.
+   */
+  @Test
+  void restart_hostedCodeInterpreter_endsWithTheProxy() throws Exception {
+    writePython();
+    ProxyFixture first = start(true, true);
+    HttpResponse<String> opened = first.send("POST", CI + "/api/execute", execute(
+        "bash", "-c", "echo kept > note.txt"), null);
+    json(opened, 200);
+    String id = sessionId(opened);
+    ProcessHandle host = ((io.agentcube.sandbox.process.ProcessBackend) first.proxy.backend()).hostProcess();
+    assertThat(host).as("served by the sandbox host").isNotNull();
+    stop(first);
+    assertThat(host.isAlive()).as("the host stopped with the proxy").isFalse();
+
+    ProxyFixture second = start(true, true);
+
+    HttpResponse<String> old = second.send("POST", CI + "/api/execute", execute("cat", "note.txt"), id);
+    assertThat(json(old, 404).getString("code")).isEqualTo("SESSION_NOT_FOUND");
+    JsonObject fresh = json(second.send("POST", CI + "/api/execute", execute("ls", "-A"), null), 200);
+    assertThat(fresh.getString("stdout")).as("a new, empty workspace").isEmpty();
   }
 
   private static String execute(String... argv) {

@@ -54,7 +54,7 @@ public final class ProxyConfig {
       ConfigKey.list("process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1",
           "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k", "-jar",
           "$(AGENTCUBE_HOME)/sandboxd/target/agentcube-sandboxd.jar", "--host", "127.0.0.1")),
-      ConfigKey.bool("process.sandboxHost", false),
+      ConfigKey.bool("process.sandboxHost", true),
       ConfigKey.integer("process.hostMaxSandboxes", 4096, 1, 65_536),
       ConfigKey.string("isolation.mode", "auto"),
       ConfigKey.list("isolation.networkRuntimes", List.of()),
