@@ -36,9 +36,13 @@ class RestartIT {
 
   @AfterEach
   void stopAll() throws Exception {
-    for (ProxyFixture f : running) {
-      f.close();
+    for (ProxyFixture f : List.copyOf(running)) {
+      stop(f);
     }
+    // Sandboxes a test kept on purpose: one more start adopts them, its stop (not keeping) ends them.
+    List<ProcessHandle> before = ProcessHandle.current().children().toList();
+    stop(start(false));
+    await().atMost(Duration.ofSeconds(30)).until(() -> before.stream().noneMatch(ProcessHandle::isAlive));
   }
 
   private ProxyFixture start(boolean keep) throws Exception {
