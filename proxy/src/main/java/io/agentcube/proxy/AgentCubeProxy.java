@@ -167,8 +167,11 @@ public final class AgentCubeProxy {
       if (!ready.get() || closing.get()) {
         throw new AgentCubeException(ErrorCode.NOT_READY, "not ready: starting or shutting down");
       }
+      Platform.Isolation isolation = platform.isolation();
       ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")
-          .put("backend", backend.name()).put("runtimes", runtimes.snapshot().runtimes().size()));
+          .put("backend", backend.name()).put("runtimes", runtimes.snapshot().runtimes().size())
+          .put("isolation", new JsonObject().put("isolated", isolation.isolated())
+              .put("detail", isolation.detail())));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
     router.route().failureHandler(rc -> ApiErrors.send(rc.response(), failureOf(rc)));

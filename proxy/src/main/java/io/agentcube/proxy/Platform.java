@@ -45,6 +45,14 @@ interface Platform {
   /** Releases the platform (after the backend closed). */
   Future<Void> close();
 
+  /** How sandboxes are kept apart, for {@code /health/ready}. */
+  default Isolation isolation() {
+    return new Isolation(true, "a pod per sandbox (the cluster's runtime class)");
+  }
+
+  /** @param isolated false when sandbox code runs unjailed (isolation: auto without bubblewrap) */
+  record Isolation(boolean isolated, String detail) {}
+
   /**
    * The platform {@code config} names.
    *
@@ -94,16 +102,22 @@ interface Platform {
           config.duration("process.readyTimeout"), config.duration("process.stopGracePeriod"),
           config.list("process.sandboxdCommand"), env, config.bool("process.keepSandboxesOnStop"),
           jail, host);
-      return processPlatform(config, vertx, options);
+      return processPlatform(config, vertx, options,
+          new Isolation(jail.enabled(), jail.describe()));
     });
   }
 
   private static Future<Platform> processPlatform(ProxyConfig config, Vertx vertx,
-      ProcessBackendOptions options) {
+      ProcessBackendOptions options, Isolation isolation) {
     return ProcessBackend.create(vertx, options).map(backend -> new Platform() {
       @Override
       public SandboxBackend backend() {
         return backend;
+      }
+
+      @Override
+      public Isolation isolation() {
+        return isolation;
       }
 
       @Override

@@ -69,6 +69,24 @@ class IsolationProcessIT {
     return URLEncoder.encode(String.valueOf(v), StandardCharsets.UTF_8);
   }
 
+  /** Readiness says how sandboxes are isolated; with {@code isolation.mode: off}, loudly that they are not. */
+  @Test
+  void health_saysWhetherSandboxesAreJailed() throws Exception {
+    JsonObject on = json(f.get("/health/ready", null), 200).getJsonObject("isolation");
+    assertThat(on.getBoolean("isolated")).isTrue();
+    assertThat(on.getString("detail")).startsWith("bwrap ");
+
+    ProxyFixture off = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state-off"), true,
+        Map.of("isolation.mode", "off"));
+    try {
+      JsonObject none = json(off.get("/health/ready", null), 200).getJsonObject("isolation");
+      assertThat(none.getBoolean("isolated")).isFalse();
+      assertThat(none.getString("detail")).startsWith("off");
+    } finally {
+      off.close();
+    }
+  }
+
   @Test
   void anotherSandboxsDirectory_isNeitherReadableNorWritable() throws Exception {
     String a = newSession();
