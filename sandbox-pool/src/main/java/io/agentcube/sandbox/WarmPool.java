@@ -236,7 +236,15 @@ public final class WarmPool implements SandboxPools.PoolView {
       }
     }
     long t0 = System.nanoTime();
-    return backend.start(definition).andThen(ar -> {
+    Future<Sandbox> started;
+    try {
+      started = backend.start(definition);
+    } catch (RuntimeException e) {
+      // A backend that throws instead of failing its future: still one failed start, so that
+      // pending is given back and the pool keeps refilling.
+      started = Future.failedFuture(e);
+    }
+    return started.andThen(ar -> {
       if (ar.succeeded()) {
         landed(ar.result(), t0);
       } else {

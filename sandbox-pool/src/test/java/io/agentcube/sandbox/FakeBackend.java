@@ -31,6 +31,8 @@ final class FakeBackend implements SandboxBackend {
   private volatile Throwable failEveryStart;
   /** When set, every claim fails with it. */
   private volatile Throwable failEveryClaim;
+  /** When set, the next start throws it instead of returning a future (a backend bug). */
+  private volatile RuntimeException throwOnNextStart;
 
   @Override
   public String name() {
@@ -46,6 +48,11 @@ final class FakeBackend implements SandboxBackend {
   public Future<Sandbox> start(RuntimeDefinition definition) {
     synchronized (this) {
       startOrder.add(definition);
+    }
+    RuntimeException thrown = throwOnNextStart;
+    if (thrown != null) {
+      throwOnNextStart = null;
+      throw thrown;
     }
     Throwable fail = failEveryStart;
     if (fail != null) {
@@ -105,6 +112,10 @@ final class FakeBackend implements SandboxBackend {
 
   void failEveryStart(Throwable cause) {
     failEveryStart = cause;
+  }
+
+  void throwOnNextStart(RuntimeException e) {
+    throwOnNextStart = e;
   }
 
   void failEveryClaim(Throwable cause) {

@@ -403,6 +403,21 @@ class WarmPoolTest {
     assertThat(pools.pool(d).ready()).isEqualTo(1);
   }
 
+  /** A backend that throws instead of failing its future is a failed start: the pool still refills. */
+  @Test
+  void prefill_startThrowsSynchronously_countsAsAFailureAndThePoolRefills() {
+    RuntimeDefinition d = def("python", 1);
+    backend.throwOnNextStart(new IllegalStateException("bug in start"));
+
+    pools(4, 100, LONG, Duration.ofMillis(100)).sync(List.of(d));
+    WarmPool pool = pools.pool(d);
+    assertThat(pool.pending()).as("the thrown start is not left in flight").isZero();
+
+    await().atMost(10, TimeUnit.SECONDS).until(() -> backend.running() == 1);
+    backend.completeNext();
+    assertThat(pool.ready()).isEqualTo(1);
+  }
+
   @Test
   void acquire_duringRefillBackoff_stillStartsItsOwnSandbox() {
     RuntimeDefinition d = def("flaky", 2);
