@@ -187,6 +187,17 @@ class ProxyConfigTest {
         .hasMessageStartingWith("pool.maxConcurrentStarts: must be a whole number");
   }
 
+  /** Idle timeouts end up in int fields (seconds, milliseconds): out of range is an error, not a wrap. */
+  @Test
+  void load_idleTimeoutsBeyondADay_failInsteadOfOverflowing() {
+    assertThatThrownBy(() -> load(null, Map.of(), "--server.clientIdleTimeout=1000000h"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("server.clientIdleTimeout: must be between 0s and 24h0m0s");
+    assertThatThrownBy(() -> load(null, Map.of(), "--upstream.idleTimeout=720h"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("upstream.idleTimeout: must be between 1ms and 24h0m0s");
+  }
+
   @Test
   void load_durationOutOfRange_failsNamingBounds() {
     assertThatThrownBy(() -> load(null, Map.of(), "--pool.retryAfter=500ms"))
