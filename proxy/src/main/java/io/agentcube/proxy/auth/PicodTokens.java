@@ -46,6 +46,7 @@ public final class PicodTokens implements AutoCloseable {
   /** The audience of the tokens that manage a sandbox host (never a session's). */
   public static final String HOST_AUDIENCE = "agentcube-sandbox-host";
 
+  /** A signed token; {@code header == null} while its signing is in flight ({@link #issue}). */
   private record Token(String header, String sandboxId, long expiresAtMillis) {}
 
   private final Vertx vertx;
@@ -170,8 +171,12 @@ public final class PicodTokens implements AutoCloseable {
    * the workspace by the sandbox, so a session's token opens its own sandbox and no other.
    */
   public Future<Void> issue(String sessionId, String sandboxId) {
+    // A placeholder now, the token when signed: a forget in between removes the placeholder and
+    // the signed token is then dropped, not re-inserted for an ended session.
+    Token pending = new Token(null, sandboxId, 0);
+    tokens.put(sessionId, pending);
     return vertx.executeBlocking(() -> {
-      tokens.put(sessionId, sign(sessionId, sandboxId));
+      tokens.replace(sessionId, pending, sign(sessionId, sandboxId));
       return null;
     }, false);
   }
@@ -221,17 +226,24 @@ public final class PicodTokens implements AutoCloseable {
   /** As {@link #authorization(String)}; an inline signing binds the token to {@code sandboxId}. */
   public String authorization(String sessionId, String sandboxId) {
     Token t = tokens.get(sessionId);
-    if (t == null) {
-      log.warn("token signed on the request path session={}", sessionId);
-      t = sign(sessionId, sandboxId);
-      tokens.put(sessionId, t);
+    if (t != null && t.header != null) {
+      return t.header;
     }
-    return t.header;
+    log.warn("token signed on the request path session={}", sessionId);
+    Token signed = sign(sessionId, sandboxId);
+    // Kept only in place of a placeholder of a live session: a forgotten session stays forgotten.
+    tokens.computeIfPresent(sessionId, (k, old) -> old.header == null ? signed : old);
+    return signed.header;
   }
 
   /** Drops the token of an ended session. */
   public void forget(String sessionId) {
     tokens.remove(sessionId);
+  }
+
+  /** Tokens held (signed or being signed), for tests and bounds. */
+  public int size() {
+    return tokens.size();
   }
 
   private Token sign(String sessionId, String sandboxId) {
@@ -265,6 +277,7 @@ public final class PicodTokens implements AutoCloseable {
       for (String id : due) {
         // computeIfPresent: a session that ended meanwhile is not brought back.
         tokens.computeIfPresent(id, (k, old) -> sign(k, old.sandboxId()));
+        // (a placeholder due here is signed too; its own signing then finds it replaced)
       }
       return null;
     }, false);
