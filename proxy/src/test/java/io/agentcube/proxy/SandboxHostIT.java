@@ -25,7 +25,6 @@ import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The sandbox host through the proxy: many sessions on one sandboxd, kept apart under concurrency;
@@ -38,12 +37,15 @@ class SandboxHostIT {
       Path.of("..", "sandboxd", "target", "agentcube-sandboxd.jar").toAbsolutePath().normalize();
   private static final String CI = "/v1/namespaces/default/code-interpreters/python/invocations";
 
-  @TempDir
-  Path tmp;
+  /** Under /tmp (world-traversable, like the default state dir): as root, a uid per sandbox. */
+  private Path tmp;
   private ProxyFixture f;
 
   @BeforeEach
   void start() throws Exception {
+    tmp = Files.createTempDirectory(Path.of("/tmp"), "sandbox-host-it",
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x")));
     TestRuntimes.write(tmp.resolve("runtimes"), "python.yaml", """
         apiVersion: runtime.agentcube.volcano.sh/v1alpha1
         kind: CodeInterpreter
@@ -61,6 +63,9 @@ class SandboxHostIT {
   @AfterEach
   void stop() throws Exception {
     f.close();
+    try (var walk = Files.walk(tmp)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
   }
 
   private ProcessHandle host() {
@@ -174,6 +179,54 @@ class SandboxHostIT {
     ProcessHandle second = host();
     assertThat(second.pid()).isNotEqualTo(first.pid());
     assertThat(second.isAlive()).isTrue();
+  }
+
+  /**
+   * What code run through the proxy sees from inside its jail: its workspace only (not the state
+   * directory, the runtimes or another workspace), no process but its own, no network (the
+   * proxy's port on 127.0.0.1 unreachable), none of the proxy's environment.
+   */
+  @Test
+  void execution_seesOnlyItsOwnJail() throws Exception {
+    String other = sessionId(execute(null, "bash", "-c", "echo theirs > other.txt"));
+    String otherSandbox = json(f.get("/v1/sessions/" + other, null), 200).getString("sandboxId");
+    Path state = tmp.resolve("state");
+    String probe = String.join("\n",
+        "import os, socket, json",
+        "def reach(port):",
+        "    s = socket.socket(); s.settimeout(2)",
+        "    try:",
+        "        s.connect(('127.0.0.1', port)); return True",
+        "    except OSError:",
+        "        return False",
+        "procs = [p for p in os.listdir('/proc') if p.isdigit()]",
+        "print(json.dumps({",
+        "  'state': os.path.exists(" + pyString(state.toString()) + "),",
+        "  'runtimes': os.path.exists(" + pyString(tmp.resolve("runtimes").toString()) + "),",
+        "  'otherWorkspace': os.path.exists(" + pyString(state.resolve("host").resolve("workspaces")
+            .resolve(otherSandbox).toString()) + "),",
+        "  'procs': len(procs),",
+        "  'proxyPort': reach(" + f.proxy.port() + "),",
+        "  'env': sorted(os.environ),",
+        "  'uid': os.getuid()}))");
+    JsonObject ran = json(execute(null, "python3", "-c", probe), 200);
+    assertThat(ran.getInteger("exit_code")).as(ran.getString("stderr")).isZero();
+    JsonObject seen = new JsonObject(ran.getString("stdout"));
+    assertThat(seen.getBoolean("state")).as("the proxy's state directory").isFalse();
+    assertThat(seen.getBoolean("runtimes")).as("the runtime files").isFalse();
+    assertThat(seen.getBoolean("otherWorkspace")).as("another session's workspace").isFalse();
+    assertThat(seen.getInteger("procs")).as("processes visible: its jail's only").isLessThanOrEqualTo(3);
+    assertThat(seen.getBoolean("proxyPort")).as("network: the proxy on 127.0.0.1").isFalse();
+    assertThat(seen.getJsonArray("env").getList()).as("an explicit environment")
+        .doesNotContain("JAVA_HOME", "MAVEN_HOME", "MAVEN_OPTS", "PICOD_AUTH_PUBLIC_KEY", "AGENTCUBE_REQUIRE_ISOLATION")
+        .contains("PATH", "HOME");
+    if (ProcessHandle.current().info().user().orElse("").equals("root")) {
+      assertThat(seen.getInteger("uid")).as("as root: a uid of its own, not root").isNotZero();
+    }
+  }
+
+  private static String pyString(String s) {
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
   }
 
   /** AgentCube's Python SDK from PyPI, unchanged, against this proxy and its sandbox host. */
