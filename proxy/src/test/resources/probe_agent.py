@@ -7,6 +7,7 @@ GET /env?name=N       {"value": os.environ.get(N)}
 GET /signal?pid=N     {"ok": ...} whether kill(N, 0) worked
 GET /connect?port=N   {"ok": ...} whether 127.0.0.1:N accepts a connection
 GET /procs            {"count": number of entries in /proc that are pids}
+GET /uid              {"uid": os.getuid()}
 """
 import json, os, socket, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,8 @@ class H(BaseHTTPRequestHandler):
             elif u.path == "/connect":
                 socket.create_connection(("127.0.0.1", int(q["port"])), 2).close()
                 out = {"ok": True}
+            elif u.path == "/uid":
+                out = {"uid": os.getuid()}
             elif u.path == "/procs":
                 out = {"count": sum(1 for e in os.listdir("/proc") if e.isdigit())}
             else:

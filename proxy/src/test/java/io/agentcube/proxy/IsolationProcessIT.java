@@ -36,7 +36,9 @@ class IsolationProcessIT {
     }
     assumeTrue(jail.enabled(), "cannot jail on this machine: " + jail.describe());
     // Under /tmp (world-traversable), so that as root each sandbox gets a uid of its own.
-    tmp = Files.createTempDirectory(Path.of("/tmp"), "isolation-it");
+    tmp = Files.createTempDirectory(Path.of("/tmp"), "isolation-it",
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x")));
     Path agent = Path.of("src", "test", "resources", "probe_agent.py").toAbsolutePath();
     Path runtimes = Files.createDirectories(tmp.resolve("runtimes"));
     Files.copy(agent, runtimes.resolve("probe_agent.py"));
@@ -85,6 +87,42 @@ class IsolationProcessIT {
     } finally {
       off.close();
     }
+  }
+
+  /**
+   * As root every sandbox has a uid of its own, and its program is found where the jail looks
+   * ({@code python3} is the system's even when this JVM's PATH starts with a pyenv under a
+   * {@code 0700} home).
+   */
+  @Test
+  void asRoot_eachSandboxRunsAsAUidOfItsOwn() throws Exception {
+    assumeTrue(ProcessHandle.current().info().user().orElse("").equals("root"),
+        "not root here: sandboxes share this user's uid (docs/isolation.md)");
+    int a = ask(newSession(), "/uid").getInteger("uid");
+    int b = ask(newSession(), "/uid").getInteger("uid");
+    assertThat(a).isNotZero();
+    assertThat(b).isNotZero().isNotEqualTo(a);
+  }
+
+  /** A program sandbox uids cannot reach fails the start with why, not bwrap's "Permission denied". */
+  @Test
+  void asRoot_programUnderAClosedDirectory_failsNamingIt() throws Exception {
+    assumeTrue(ProcessHandle.current().info().user().orElse("").equals("root"),
+        "not root here: no uid per sandbox, nothing to reach");
+    Path closed = Files.createDirectories(tmp.resolve("closed").resolve("bin"));
+    Files.setPosixFilePermissions(closed.getParent(),
+        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    Path program = closed.resolve("agent");
+    Files.writeString(program, "#!/bin/sh\nexec python3 -S -u " + tmp.resolve("runtimes").resolve("probe_agent.py") + "\n");
+    Files.setPosixFilePermissions(program, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    TestRuntimes.write(tmp.resolve("runtimes"), "closed.yaml", TestRuntimes.agent("closed", 0, "2m", "8h",
+        List.of(program.toString())));
+    JsonObject err = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> new JsonObject(f.get(ProxyFixture.invoke("closed", "/"), null).body()),
+            j -> !"RUNTIME_NOT_FOUND".equals(j.getString("code")));
+    assertThat(err.getString("code")).isEqualTo("SANDBOX_UNREACHABLE");
+    assertThat(err.getString("error")).contains("is not reachable by sandbox uids")
+        .contains(closed.getParent().toString() + " is not traversable by others");
   }
 
   @Test

@@ -377,11 +377,17 @@ public final class ProcessBackend implements SandboxBackend {
     int uid = -1;
     List<String> argv = command;
     if (jail.enabled()) {
-      if (separateUids) {
-        uid = uids.acquire();
-        chown(work, uid);
+      try {
+        if (separateUids) {
+          uid = uids.acquire();
+          chown(work, uid);
+        }
+        argv = jail.command(jailSpec(d, work, workDir, command, uid), resolve(command));
+      } catch (IOException | RuntimeException e) {
+        deleteTree(dir);
+        uids.release(uid);
+        throw e;
       }
-      argv = jail.command(jailSpec(d, work, workDir, command, uid), resolve(command));
     }
     ProcessBuilder pb = new ProcessBuilder(argv).directory(workDir.toFile())
         // Both streams append to the log. Not redirectErrorStream(true): on JDK 17 that still
@@ -522,7 +528,7 @@ public final class ProcessBackend implements SandboxBackend {
 
   /** What an agent process may see: its directory, its runtime's files and its program. */
   private JailSpec jailSpec(RuntimeDefinition d, Path work, Path workDir, List<String> command,
-      int uid) {
+      int uid) throws IOException {
     JailSpec.Builder spec = JailSpec.builder()
         .bind(work, work.toString(), true)
         .workdir(workDir.toString())
@@ -556,16 +562,48 @@ public final class ProcessBackend implements SandboxBackend {
       }
     }
     readOnly.removeIf(p -> p.startsWith(work) || p.startsWith(sandboxesDir) || sandboxesDir.startsWith(p));
+    if (uid >= 0) {
+      for (Path p : readOnly) {
+        Path closed = closedParent(p);
+        if (closed != null) {
+          // bubblewrap mounts it as the sandbox's uid: say why it cannot, not bwrap's "Permission denied".
+          throw new IOException(p + " is not reachable by sandbox uids: " + closed + " is not"
+              + " traversable by others (install the program in a system directory such as"
+              + " /usr/local or /opt, or chmod o+x " + closed + ")");
+        }
+      }
+    }
     readOnly.forEach(spec::readOnly);
     return spec.build();
   }
 
-  /** {@code command} with its program found on this process's PATH (the jail's PATH is minimal). */
+  /** The first of {@code p} (a directory) and its parents that other users cannot pass through, or null. */
+  private static Path closedParent(Path p) {
+    Path start = Files.isDirectory(p) ? p.toAbsolutePath() : p.toAbsolutePath().getParent();
+    for (Path q = start; q != null; q = q.getParent()) {
+      try {
+        if (!Files.getPosixFilePermissions(q).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+          return q;
+        }
+      } catch (IOException | UnsupportedOperationException e) {
+        return null; // cannot tell: let the start say
+      }
+    }
+    return null;
+  }
+
+  /**
+   * {@code command} with its program found first where the jail's {@code PATH} looks (the
+   * system's {@code /usr/local/bin:/usr/bin:/bin}, mounted in every jail), then on this process's
+   * {@code PATH} (its directory is then mounted read-only). So {@code python3} is the system's
+   * even when the proxy runs from a pyenv or venv that sandbox uids could not reach.
+   */
   private static List<String> resolve(List<String> command) {
     if (command.isEmpty() || command.get(0).contains("/")) {
       return command;
     }
-    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    String path = Jail.baseEnvironment("/").get("PATH") + ":"
+        + System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
     for (String dir : path.split(":")) {
       Path p = Path.of(dir.isEmpty() ? "." : dir, command.get(0));
       if (Files.isExecutable(p) && !Files.isDirectory(p)) {
