@@ -116,6 +116,9 @@ def main():
     with open(os.path.join(ws, "main.py"), "w") as f:
         f.write("print(6*7)\n")
 
+    if a.proxy_pid:  # first, on a fresh proxy: what idle sessions add to its memory
+        out["T11"] = idle_memory(a.base, a.proxy_pid, a.idle)
+
     if "T9" in want:
         # T9: churn
         def churn(state):
@@ -186,8 +189,6 @@ def main():
         spawn_rate, _, _, _ = run_clients(8, a.seconds / 2, bare)
         out["T12"] = {"executes_per_s": round(rate, 1), "errors": err, "p50_ms": pct(lat, .5),
                       "bwrap_true_per_s": round(spawn_rate, 1), "first_error": first}
-    if a.proxy_pid:
-        out["T11"] = idle_memory(a.base, a.proxy_pid, a.idle)
     print(json.dumps(out, indent=1))
 
 
