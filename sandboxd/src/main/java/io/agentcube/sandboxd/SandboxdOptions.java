@@ -29,7 +29,7 @@ import java.util.Objects;
  *   <tr><td>{@code --mode single|host}</td><td>{@code SANDBOXD_MODE}</td><td>single</td></tr>
  *   <tr><td>{@code --workspaces DIR}</td><td>{@code SANDBOXD_WORKSPACES}</td><td>none (host mode: required)</td></tr>
  *   <tr><td>{@code --max-sandboxes N}</td><td>{@code SANDBOXD_MAX_SANDBOXES}</td><td>4096</td></tr>
- *   <tr><td>{@code --max-executions-per-sandbox N}</td><td>{@code SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX}</td><td>4 (at most --max-executions)</td></tr>
+ *   <tr><td>{@code --max-executions-per-sandbox N}</td><td>{@code SANDBOXD_MAX_EXECUTIONS_PER_SANDBOX}</td><td>8 (at most --max-executions)</td></tr>
  *   <tr><td>{@code --uid-base N}</td><td>{@code SANDBOXD_UID_BASE}</td><td>200000 (root hosts: sandboxes get N ... N+max-sandboxes-1)</td></tr>
  *   <tr><td>{@code --exit-on-stdin-eof}</td><td>{@code SANDBOXD_EXIT_ON_STDIN_EOF}</td><td>off</td></tr>
  *   <tr><td>{@code --isolation auto|required|off}</td><td>{@code SANDBOXD_ISOLATION}</td><td>auto</td></tr>
@@ -60,7 +60,7 @@ public final class SandboxdOptions {
   /** Default first uid of a root host's sandboxes. */
   public static final int DEFAULT_UID_BASE = 200_000;
   /** Default cap on the commands one sandbox of a host runs at once. */
-  public static final int DEFAULT_MAX_EXECUTIONS_PER_SANDBOX = 4;
+  public static final int DEFAULT_MAX_EXECUTIONS_PER_SANDBOX = 8;
 
   /** One daemon per sandbox (a pod), or one host holding many sandboxes' workspaces. */
   public enum Mode {

@@ -76,7 +76,7 @@ class SandboxdOptionsTest {
     SandboxdOptions fromEnv = SandboxdOptions.parse(new String[0], env);
     SandboxdOptions flags = SandboxdOptions.parse(new String[] {"--mode", "host",
         "--workspaces=/var/ws", "--max-sandboxes", "7", "--exit-on-stdin-eof",
-        "--isolation", "off", "--max-executions", "8"}, Map.of());
+        "--isolation", "off", "--max-executions", "12"}, Map.of());
     SandboxdOptions defaults = SandboxdOptions.parse(new String[0], Map.of());
 
     assertThat(fromEnv.mode()).isEqualTo(SandboxdOptions.Mode.HOST);
@@ -91,7 +91,7 @@ class SandboxdOptionsTest {
     assertThat(flags.maxSandboxes()).isEqualTo(7);
     assertThat(flags.exitOnStdinEof()).isTrue();
     assertThat(flags.isolation()).isEqualTo(IsolationMode.OFF);
-    assertThat(flags.maxExecutionsPerSandbox()).isEqualTo(4); // default, below --max-executions
+    assertThat(flags.maxExecutionsPerSandbox()).isEqualTo(8); // default, below --max-executions
     assertThat(defaults.mode()).isEqualTo(SandboxdOptions.Mode.SINGLE);
     assertThat(defaults.maxSandboxes()).isEqualTo(4096);
     assertThat(defaults.isolation()).isEqualTo(IsolationMode.AUTO);
