@@ -138,4 +138,37 @@ class JailTest {
     assertThat(pool.acquire()).isEqualTo(a);
     assertThat(pool.claim(b)).isFalse();
   }
+
+  /** Two hosts on one machine never share uids: the second takes the next free blocks. */
+  @Test
+  void uidPool_reserve_givesEachPoolItsOwnBlocksUntilClosed(@org.junit.jupiter.api.io.TempDir Path locks) {
+    try (UidPool first = UidPool.reserve(700_000, 1500, locks)) {
+      UidPool second = UidPool.reserve(700_000, 1500, locks);
+      assertThat(first.base()).isEqualTo(700_000);
+      assertThat(second.base()).as("past the first pool's two blocks").isEqualTo(702_048);
+      second.close();
+      try (UidPool third = UidPool.reserve(700_000, 1024, locks)) {
+        assertThat(third.base()).as("the block after the first pool's, freed by close")
+            .isEqualTo(702_048);
+      }
+    }
+    try (UidPool again = UidPool.reserve(700_000, 1500, locks)) {
+      assertThat(again.base()).as("all freed").isEqualTo(700_000);
+    }
+  }
+
+  /** A freed uid comes back only after every other free one was handed out (round robin). */
+  @Test
+  void uidPool_freedUidIsReusedLast() {
+    UidPool pool = new UidPool(300_000, 3);
+    int a = pool.acquire();
+    pool.release(a);
+    int b = pool.acquire();
+    assertThat(b).as("not the uid just freed").isNotEqualTo(a);
+    pool.release(b);
+    int c = pool.acquire();
+    assertThat(c).isNotIn(a, b);
+    pool.release(c);
+    assertThat(pool.acquire()).as("wrapped around").isEqualTo(a);
+  }
 }

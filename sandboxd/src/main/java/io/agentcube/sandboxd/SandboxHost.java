@@ -143,7 +143,7 @@ final class SandboxHost implements Workspaces {
           + " deleted when the host starts\n");
     }
     return new SandboxHost(root, options, separateUids && sharedUidReason == null
-        ? new UidPool(options.uidBase(), options.maxSandboxes()) : null, jailed, sharedUidReason);
+        ? UidPool.reserve(options.uidBase(), options.maxSandboxes(), UidPool.LOCK_DIR) : null, jailed, sharedUidReason);
   }
 
   /** Removes an entry of the root: a directory tree without following links, or a link. */
@@ -344,6 +344,9 @@ final class SandboxHost implements Workspaces {
     }
     for (Workspace ws : all) {
       remove(ws);
+    }
+    if (uids != null) {
+      uids.close();
     }
   }
 }

@@ -87,7 +87,10 @@ public final class ProcessBackend implements SandboxBackend {
   private final NetClient probe;
   private final PortAllocator ports = new PortAllocator();
   /** Uids of jailed agent processes (as root); a uid is back once its sandbox is gone. */
-  private final UidPool uids = new UidPool(300_000, 65_536);
+  /** Agents' uids when each has its own: reserved machine-wide at start (see UidPool). */
+  private volatile UidPool uids = new UidPool(AGENT_UID_BASE, AGENT_UIDS);
+  private static final int AGENT_UID_BASE = 300_000;
+  private static final int AGENT_UIDS = 8_192;
   /** Whether agent processes get a uid each: root, and a state directory they can traverse. */
   private volatile boolean separateUids;
   /** Live sandboxes: an entry from spawn until stopped or lost (bounded by pools + sessions). */
@@ -200,6 +203,14 @@ public final class ProcessBackend implements SandboxBackend {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(backend.sandboxesDir);
       backend.separateUids = options.jail().separateUids() && backend.traversable();
+      if (backend.separateUids) {
+        try {
+          backend.uids = UidPool.reserve(AGENT_UID_BASE, AGENT_UIDS, UidPool.LOCK_DIR);
+        } catch (IllegalStateException e) {
+          log.warn("jailed agent processes share this process's uid: {}", e.getMessage());
+          backend.separateUids = false;
+        }
+      }
       backend.found = backend.recover();
       return backend;
     });
@@ -694,13 +705,17 @@ public final class ProcessBackend implements SandboxBackend {
     if (options.keepSandboxesOnStop()) {
       released = true;
       log.info("sandboxes kept running for the next start count={} dir={}", live.size(), sandboxesDir);
+      uids.close(); // the next start on this state dir takes the range again and adopts them
       return probe.close();
     }
     List<Future<Void>> stops = new ArrayList<>();
     for (ProcessSandbox s : List.copyOf(live.values())) {
       stops.add(stop(s));
     }
-    return Future.join(stops).eventually(() -> probe.close()).mapEmpty();
+    return Future.join(stops).eventually(() -> {
+      uids.close();
+      return probe.close();
+    }).mapEmpty();
   }
 
   /**
