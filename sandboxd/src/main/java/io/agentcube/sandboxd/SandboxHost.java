@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -277,33 +276,45 @@ final class SandboxHost implements Workspaces {
     log.info("sandbox deleted id={} commandsStopped={}", ws.id(), stopped);
   }
 
-  /** SIGKILLs whatever {@code uid} runs until nothing is left or the timeout passes. */
+  /**
+   * SIGKILLs whatever {@code uid} runs until nothing is left or the timeout passes. Usually the
+   * first scan finds nothing. Right after a command, it may find the jail's own init: the
+   * wrapper that {@link CommandRunner} waits for exits as soon as the command has, and the init
+   * (pid 1 of the jail's PID namespace) ends a moment later, by itself or by
+   * {@code --die-with-parent}. Nothing signals a non-child's exit, so this polls {@code /proc},
+   * first after 1 ms and then backing off to 50 ms (not {@link ProcessHandle#onExit()}, which
+   * polls a non-child every 300 ms or more).
+   */
   private static boolean sweep(int uid, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      List<ProcessHandle> left = new ArrayList<>();
-      for (ProcessHandle h : ProcTable.ofUid(uid)) {
-        if (ProcTable.running(h.pid())) {
-          left.add(h);
-        }
-      }
+    long pauseMillis = 1;
+    for (int round = 0; ; round++) {
+      List<Long> left = ProcTable.runningOfUid(uid);
       if (left.isEmpty()) {
         return true;
       }
       if (System.nanoTime() > deadline) {
         return false;
       }
-      log.warn("killing processes left by a sandbox uid={} count={}", uid, left.size());
-      for (ProcessHandle h : left) {
-        h.destroyForcibly();
+      if (round == 0) {
+        log.debug("killing processes left by a sandbox uid={} count={}", uid, left.size());
+      } else if (round == 10) {
+        log.warn("processes of a deleted sandbox still running uid={} count={}", uid, left.size());
       }
-      for (ProcessHandle h : left) {
-        try {
-          h.onExit().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (Exception e) {
-          // still there (or a zombie): looked at again in the next round
-        }
+      for (long pid : left) {
+        // The handle first, then the check: destroyForcibly hits only the process the handle
+        // was taken of (start time), and that one was checked to be the uid's, not a new
+        // process that got a recycled pid.
+        ProcessHandle.of(pid).filter(h -> ProcTable.runningAs(pid, uid))
+            .ifPresent(ProcessHandle::destroyForcibly);
       }
+      try {
+        Thread.sleep(pauseMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      pauseMillis = Math.min(50, pauseMillis * 2);
     }
   }
 
