@@ -5,7 +5,11 @@ import io.agentcube.jail.JailSpec;
 import io.agentcube.jail.Limits;
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,9 +44,10 @@ import org.slf4j.LoggerFactory;
  * namespaces, only the workspace writable (at {@link WorkspacePaths#jailRoot()}), rlimits, and on a
  * root host a uid of the sandbox's own. The command runs as {@code /usr/bin/env -- argv}
  * inside, so a missing or non-executable program is 127 or 126 as without the jail (bubblewrap
- * itself would answer 1). The PID namespace ends with the command: when it exits, or when the
- * wrapper is killed, the kernel kills every process left in it, daemons started with
- * {@code setsid}, double forks and {@code env -i} children included. So a timeout or a kill is
+ * itself would answer 1); a program the jail's {@code PATH} finds under {@code /usr}, executable
+ * by all, runs without env ({@link #inJail}). The PID namespace ends with the command: when it
+ * exits, or when the wrapper is killed, the kernel kills every process left in it, daemons
+ * started with {@code setsid}, double forks and {@code env -i} children included. So a timeout or a kill is
  * one SIGKILL of the wrapper, and background processes never outlive their command.
  *
  * <p>Without the jail, a background child that still holds the pipes after the command exited
@@ -161,14 +166,15 @@ final class CommandRunner {
   Result run(Workspace workspace, Command command) {
     WorkspacePaths paths = workspace.paths();
     boolean jailed = jail.enabled();
+    String executionId = UUID.randomUUID().toString();
+    Map<String, String> environment = environment(workspace, command, executionId);
     ProcessBuilder builder = new ProcessBuilder(jailed
-        ? jail.command(spec(workspace, command), inJail(command.argv()))
+        ? jail.command(spec(workspace, command), inJail(command.argv(), environment.get("PATH")))
         : command.argv());
     builder.directory((jailed ? paths.root() : under(paths.root(), command.workingDir())).toFile());
-    String executionId = UUID.randomUUID().toString();
     Map<String, String> env = builder.environment();
     env.clear();
-    env.putAll(environment(workspace, command, executionId));
+    env.putAll(environment);
     builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
 
     Instant start = clock.instant();
@@ -221,12 +227,15 @@ final class CommandRunner {
   }
 
   /**
-   * {@code /usr/bin/env -- argv}: env exits 127 or 126 with the reason when the program is missing
-   * or not executable, as ProcessBuilder's failure is reported without the jail. Not for an argv
+   * What the jail runs: {@code /usr/bin/env -- argv}, so that a missing or non-executable program
+   * is 127 or 126 with the reason, as ProcessBuilder's failure is reported without the jail
+   * (bubblewrap's own exec would answer 1). Except when {@link #systemProgram} shows that the
+   * exec cannot fail that way: then argv itself, one exec less (about 1 ms). Not for an argv
    * whose program contains {@code =}, which env would read as an assignment.
    */
-  private static List<String> inJail(List<String> argv) {
-    if (argv.get(0).indexOf('=') >= 0) {
+  static List<String> inJail(List<String> argv, String path) {
+    String program = argv.get(0);
+    if (program.indexOf('=') >= 0 || systemProgram(program, path)) {
       return argv;
     }
     List<String> wrapped = new ArrayList<>(argv.size() + 2);
@@ -234,6 +243,40 @@ final class CommandRunner {
     wrapped.add("--");
     wrapped.addAll(argv);
     return wrapped;
+  }
+
+  /**
+   * True when {@code program} is a bare name that the jail's {@code PATH} resolves, as execvp
+   * does, to a regular file under {@code /usr} that every user may execute. The jail shows the
+   * host's {@code /usr} read-only at the same place ({@code /bin} and {@code /sbin} too, as
+   * links into it or as binds), so bubblewrap's execvp finds that same file. False (env decides)
+   * as soon as a {@code PATH} entry before the match is anything else (the workspace, /tmp, a
+   * relative entry), the program names a path, or the match is a link out of {@code /usr}.
+   */
+  static boolean systemProgram(String program, String path) {
+    if (program.isEmpty() || program.indexOf('/') >= 0 || path == null || path.isEmpty()) {
+      return false;
+    }
+    for (String dir : path.split(":", -1)) {
+      if (!(dir.equals("/bin") || dir.equals("/sbin") || dir.startsWith("/usr/"))
+          || dir.contains("/..") || dir.contains("/./")) {
+        return false;
+      }
+      Path candidate = Path.of(dir, program);
+      Path real;
+      PosixFileAttributes attrs;
+      try {
+        real = candidate.toRealPath();
+        attrs = Files.readAttributes(real, PosixFileAttributes.class);
+      } catch (NoSuchFileException e) {
+        continue; // execvp tries the next entry too
+      } catch (IOException | SecurityException | UnsupportedOperationException e) {
+        return false;
+      }
+      return real.startsWith("/usr/") && attrs.isRegularFile()
+          && attrs.permissions().contains(PosixFilePermission.OTHERS_EXECUTE);
+    }
+    return false;
   }
 
   private static Path under(Path root, String relative) {
