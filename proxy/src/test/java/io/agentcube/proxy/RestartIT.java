@@ -128,15 +128,7 @@ class RestartIT {
   private static final String CI = "/v1/namespaces/default/code-interpreters/python/invocations";
 
   private void writePython() throws Exception {
-    TestRuntimes.write(tmp.resolve("runtimes"), "python.yaml", """
-        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
-        kind: CodeInterpreter
-        metadata:
-          name: python
-        spec:
-          languages: [python, bash]
-          warmPoolSize: 0
-        """);
+    TestRuntimes.write(tmp.resolve("runtimes"), "python.yaml", TestRuntimes.python(0));
   }
 
   /**

@@ -46,15 +46,7 @@ class SandboxHostIT {
     tmp = Files.createTempDirectory(Path.of("/tmp"), "sandbox-host-it",
         java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
             java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x")));
-    TestRuntimes.write(tmp.resolve("runtimes"), "python.yaml", """
-        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
-        kind: CodeInterpreter
-        metadata:
-          name: python
-        spec:
-          languages: [python, bash]
-          warmPoolSize: 2
-        """);
+    TestRuntimes.write(tmp.resolve("runtimes"), "python.yaml", TestRuntimes.python(2));
     f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), true, Map.of(
         "process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
             "-jar", SANDBOXD_JAR.toString(), "--host", "127.0.0.1")));

@@ -16,6 +16,19 @@ final class TestRuntimes {
         java.util.List.of("python3", "-S", "-u", ECHO_AGENT.toString()));
   }
 
+  /** The CodeInterpreter {@code python} of namespace {@code default}, served by the bundled sandboxd. */
+  static String python(int warmPoolSize) {
+    return """
+        apiVersion: runtime.agentcube.volcano.sh/v1alpha1
+        kind: CodeInterpreter
+        metadata:
+          name: python
+        spec:
+          languages: [python, bash]
+          warmPoolSize: %d
+        """.formatted(warmPoolSize);
+  }
+
   /** An AgentRuntime of namespace {@code default} whose sandboxes run {@code command}. */
   static String agent(String name, int warmPoolSize, String sessionTimeout, String maxSessionDuration,
       java.util.List<String> command) {

@@ -230,13 +230,11 @@ public final class ProcessBackend implements SandboxBackend {
     var x = java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x");
     Files.setPosixFilePermissions(options.stateDir(), x);
     Files.setPosixFilePermissions(sandboxesDir, x);
-    for (Path p = options.stateDir().toAbsolutePath().getParent(); p != null; p = p.getParent()) {
-      if (!Files.getPosixFilePermissions(p).contains(
-          java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
-        log.warn("jailed agent processes share this process's uid: {} is not traversable by"
-            + " others (chmod o+x, or pick another process.stateDir)", p);
-        return false;
-      }
+    Path closed = closedParent(options.stateDir().toAbsolutePath().getParent());
+    if (closed != null) {
+      log.warn("jailed agent processes share this process's uid: {} is not traversable by"
+          + " others (chmod o+x, or pick another process.stateDir)", closed);
+      return false;
     }
     return true;
   }
@@ -589,19 +587,16 @@ public final class ProcessBackend implements SandboxBackend {
   }
 
   /** The first of {@code p} (a directory) and its parents that other users cannot pass through, or null. */
-  private static Path closedParent(Path p) {
+  private static Path closedParent(Path p) throws IOException {
     Path start = Files.isDirectory(p) ? p.toAbsolutePath() : p.toAbsolutePath().getParent();
     for (Path q = start; q != null; q = q.getParent()) {
-      try {
-        if (!Files.getPosixFilePermissions(q).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
-          return q;
-        }
-      } catch (IOException | UnsupportedOperationException e) {
-        return null; // cannot tell: let the start say
+      if (!Files.getPosixFilePermissions(q).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+        return q;
       }
     }
     return null;
   }
+
 
   /**
    * {@code command} with its program found first where the jail's {@code PATH} looks (the
