@@ -8,7 +8,8 @@ T9b  the SDK's pattern: create -> upload print(6*7) as a file -> run python3 on 
      next to the physical limit: `bwrap ... python3 file.py` run back to back, same clients
 T10  first execute of a new session vs a bare `bwrap ... true` spawn (p50/p99)
 T12  executes/s of `true` in one session, 8 clients, next to bare bwrap spawns/s
-T11  (with --proxy-pid) memory per idle session: --idle sessions opened (each ran `true`), then
+T11  (with --proxy-pid) memory per idle session: after --idle warm-up sessions (opened, `true`, closed),
+     --idle sessions opened (each ran `true`), then
      the proxy's and the sandbox host's RSS and live heap (after a full GC, `jcmd`) compared with
      before; workspace files are on disk, not counted
 Prints one JSON object. Only the Python standard library.
@@ -107,16 +108,16 @@ def main():
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--proxy-pid", type=int, help="measure T11 on this proxy process")
     ap.add_argument("--idle", type=int, default=1000, help="T11: idle sessions to open")
-    ap.add_argument("--only", help="comma-separated subset of T9,T9b,T10,T12 (default: all)")
+    ap.add_argument("--only", help="comma-separated subset of T9,T9b,T10,T11,T12 (default: all)")
     a = ap.parse_args()
     out = {"clients": a.clients, "seconds": a.seconds}
 
-    want = set(a.only.split(",")) if a.only else {"T9", "T9b", "T10", "T12"}
+    want = set(a.only.split(",")) if a.only else {"T9", "T9b", "T10", "T11", "T12"}
     ws = tempfile.mkdtemp()
     with open(os.path.join(ws, "main.py"), "w") as f:
         f.write("print(6*7)\n")
 
-    if a.proxy_pid:  # first, on a fresh proxy: what idle sessions add to its memory
+    if a.proxy_pid and "T11" in want:  # first, on a fresh proxy: what idle sessions add to its memory
         out["T11"] = idle_memory(a.base, a.proxy_pid, a.idle)
 
     if "T9" in want:
@@ -130,7 +131,8 @@ def main():
             delete(c, sid)
         rate, err, lat, first = run_clients(a.clients, a.seconds, churn)
         out["T9"] = {"sessions_per_s": round(rate, 1), "errors": err, "p50_ms": pct(lat, .5),
-                     "p99_ms": pct(lat, .99), "first_error": first}
+                     "p90_ms": pct(lat, .9), "p99_ms": pct(lat, .99), "max_ms": pct(lat, 1),
+                     "first_error": first}
 
     if "T9b" in want:
         # T9b: SDK pattern (upload a file with JSON base64, run it) vs bare bwrap python3 file.py
@@ -222,9 +224,10 @@ def host_pid(proxy_pid):
 
 def idle_memory(base, proxy_pid, n):
     c = Client(base)
-    sid = session(c)
-    execute(c, sid, ["true"])
-    delete(c, sid)
+    for _ in range(n):  # warm-up: the JIT, the heap's young regions and the pools reach steady state
+        sid = session(c)
+        execute(c, sid, ["true"])
+        delete(c, sid)
     host = host_pid(proxy_pid)
     pids = {"proxy": proxy_pid, "host": host}
     before = {k: (rss_kb(p), heap_used_kb(p)) for k, p in pids.items()}

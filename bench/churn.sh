@@ -16,7 +16,7 @@ java -Xms64m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -XX:+ExitOnOutOfMemor
   -jar proxy/target/agentcube-proxy.jar --config conf/agentcube.yaml --server.port="$port" \
   --process.stateDir="$state/state" --isolation.mode=required > "$state/proxy.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$state"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$state"' EXIT
 for _ in $(seq 120); do
   curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break
   kill -0 $pid 2>/dev/null || { cat "$state/proxy.log" >&2; exit 1; }

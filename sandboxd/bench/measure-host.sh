@@ -8,7 +8,7 @@
 #
 # JARS="before.jar after.jar" measures several builds one after the other in one run (twice,
 # A B A B, so background load hits them alike); default the module's jar. WARMUP (default 200),
-# ISOLATION (default "auto off"). Needs java, openssl. Run as root to measure a uid per sandbox
+# ISOLATION (default "auto off"), HOST_JVM_OPTS (default -XX:+UseSerialGC). Needs java, openssl. Run as root to measure a uid per sandbox
 # (setpriv + chown).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,7 +31,7 @@ load() { java -XX:+UseSerialGC -cp "$work/classes" HostLoad "$@"; }
 
 run() { # run JAR ISOLATION
   local jar="$1" iso="$2" port n=$((++runs))
-  java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$jar" --mode host \
+  java ${HOST_JVM_OPTS:--XX:+UseSerialGC} -jar "$jar" --mode host \
     --workspaces "$work/ws-$n" --host 127.0.0.1 --port 0 --isolation "$iso" \
     > "$work/out-$n" 2> "$work/err-$n" &
   pid=$!

@@ -9,7 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Finds processes by what {@code /proc} says about them (Linux): by a marker in their
@@ -55,17 +58,23 @@ final class ProcTable {
    * processes.
    */
   static List<Long> runningOfUid(int uid) {
-    String wanted = Integer.toString(uid);
+    return runningOfUids(Set.of(uid)).getOrDefault(uid, List.of());
+  }
+
+  /** {@link #runningOfUid} for several uids in one scan; a uid that runs nothing is absent. */
+  static Map<Integer, List<Long>> runningOfUids(Set<Integer> uids) {
     long self = ProcessHandle.current().pid();
-    List<Long> found = new ArrayList<>();
+    Map<Integer, List<Long>> found = new HashMap<>();
     try (DirectoryStream<Path> procs = Files.newDirectoryStream(PROC)) {
       for (Path proc : procs) {
         long pid = pid(proc.getFileName().toString());
         if (pid > 0 && pid != self) {
           String[] stateAndUid = stateAndUid(proc.resolve("status"));
-          if (stateAndUid != null && !stateAndUid[0].startsWith("Z")
-              && wanted.equals(stateAndUid[1])) {
-            found.add(pid);
+          if (stateAndUid != null && !stateAndUid[0].startsWith("Z")) {
+            int uid = parseUid(stateAndUid[1]);
+            if (uids.contains(uid)) {
+              found.computeIfAbsent(uid, u -> new ArrayList<>()).add(pid);
+            }
           }
         }
       }
@@ -73,6 +82,14 @@ final class ProcTable {
       // no /proc: nothing found
     }
     return found;
+  }
+
+  private static int parseUid(String s) {
+    try {
+      return Integer.parseUnsignedInt(s);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** True when {@code pid} is, right now, a process of real user id {@code uid} and no zombie. */

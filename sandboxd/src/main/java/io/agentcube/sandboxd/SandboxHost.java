@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * it ({@code --die-with-parent}). Two hosts on one machine must be given disjoint ranges.
  *
  * <p>Deleting a sandbox: refuse its new commands, kill the running ones and wait for them
- * (bounded, {@link #KILL_WAIT}), kill anything its uid still runs, remove the directory without
- * following links, and only then free the uid, so a uid is never handed to a new sandbox while a
- * process of the old one could be alive.
+ * (bounded, {@link #KILL_WAIT}), remove the directory without following links, and hand the uid
+ * to the {@link UidSweeper}, which frees it once no process of it is alive (killing what is
+ * left), so a uid is never handed to a new sandbox while a process of the old one could be
+ * alive. At close the host waits (bounded) for the sweeper too.
  *
  * <p>Concurrency: creation is serialised on this object (the cap check and the insert are one
  * step); lookups read a concurrent map. Deletion blocks its caller for up to a few seconds and
@@ -67,6 +68,7 @@ final class SandboxHost implements Workspaces {
   private final int maxExecutionsPerSandbox;
   private final List<Path> readOnly;
   private final UidPool uids; // null: commands run as sandboxd's own user
+  private final UidSweeper sweeper; // frees deleted sandboxes' uids; null without uids
   private final String jailRoot; // null: commands see the workspace at its host path (no jail)
   private final String sharedUidReason; // why a root host gives its sandboxes no uid each, or null
   private final Map<String, Workspace> sandboxes = new ConcurrentHashMap<>();
@@ -82,6 +84,7 @@ final class SandboxHost implements Workspaces {
     this.maxExecutionsPerSandbox = options.maxExecutionsPerSandbox();
     this.readOnly = options.readOnly();
     this.uids = uids;
+    this.sweeper = uids == null ? null : new UidSweeper(uids::release, UidSweeper.PROC, KILL_WAIT);
   }
 
   /**
@@ -209,7 +212,7 @@ final class SandboxHost implements Workspaces {
         throw SandboxdException.reject(ErrorCode.SERVER_OVERLOADED,
             "this host holds " + maxSandboxes + " sandboxes already");
       }
-      int uid = uids == null ? -1 : uids.acquire();
+      int uid = uids == null ? -1 : acquireUid();
       Path dir = root.resolve(id);
       try {
         if (Files.exists(dir)) {
@@ -259,62 +262,38 @@ final class SandboxHost implements Workspaces {
 
   private void remove(Workspace ws) {
     boolean stopped = ws.close(KILL_WAIT);
-    boolean uidClear = ws.uid() < 0 || sweep(ws.uid(), KILL_WAIT);
+    Path leftover = null;
     try {
       ws.paths().removeAll();
     } catch (IOException e) {
-      log.warn("cannot remove workspace id={} reason={}", ws.id(), e.toString());
+      // The jail's last processes may still write into it: the sweeper retries once they are gone
+      leftover = ws.paths().root();
+      if (ws.uid() < 0) {
+        log.warn("cannot remove workspace id={} reason={}", ws.id(), e.toString());
+      }
     }
     sandboxes.remove(ws.id(), ws);
     if (ws.uid() >= 0) {
-      if (uidClear) {
-        uids.release(ws.uid());
-      } else {
-        log.warn("uid not reused: processes of it survived SIGKILL id={} uid={}", ws.id(), ws.uid());
-      }
+      sweeper.quarantine(ws.uid(), leftover);
     }
     log.info("sandbox deleted id={} commandsStopped={}", ws.id(), stopped);
   }
 
   /**
-   * SIGKILLs whatever {@code uid} runs until nothing is left or the timeout passes. Usually the
-   * first scan finds nothing. Right after a command, it may find the jail's own init: the
-   * wrapper that {@link CommandRunner} waits for exits as soon as the command has, and the init
-   * (pid 1 of the jail's PID namespace) ends a moment later, by itself or by
-   * {@code --die-with-parent}. Nothing signals a non-child's exit, so this polls {@code /proc},
-   * first after 1 ms and then backing off to 50 ms (not {@link ProcessHandle#onExit()}, which
-   * polls a non-child every 300 ms or more).
+   * A free uid. When all are taken, some may only wait for the sweeper (a delete just before
+   * this create, at the cap): one sweep now frees those that run nothing.
    */
-  private static boolean sweep(int uid, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    long pauseMillis = 1;
-    for (int round = 0; ; round++) {
-      List<Long> left = ProcTable.runningOfUid(uid);
-      if (left.isEmpty()) {
-        return true;
-      }
-      if (System.nanoTime() > deadline) {
-        return false;
-      }
-      if (round == 0) {
-        log.debug("killing processes left by a sandbox uid={} count={}", uid, left.size());
-      } else if (round == 10) {
-        log.warn("processes of a deleted sandbox still running uid={} count={}", uid, left.size());
-      }
-      for (long pid : left) {
-        // The handle first, then the check: destroyForcibly hits only the process the handle
-        // was taken of (start time), and that one was checked to be the uid's, not a new
-        // process that got a recycled pid.
-        ProcessHandle.of(pid).filter(h -> ProcTable.runningAs(pid, uid))
-            .ifPresent(ProcessHandle::destroyForcibly);
-      }
-      try {
-        Thread.sleep(pauseMillis);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-      pauseMillis = Math.min(50, pauseMillis * 2);
+  private int acquireUid() {
+    try {
+      return uids.acquire();
+    } catch (IllegalStateException full) {
+      sweeper.sweepOnce();
+    }
+    try {
+      return uids.acquire();
+    } catch (IllegalStateException full) {
+      throw SandboxdException.reject(ErrorCode.SERVER_OVERLOADED,
+          "every sandbox uid is in use or still running a deleted sandbox's processes; try again");
     }
   }
 
@@ -355,6 +334,9 @@ final class SandboxHost implements Workspaces {
     }
     for (Workspace ws : all) {
       remove(ws);
+    }
+    if (sweeper != null) {
+      sweeper.drain(KILL_WAIT);
     }
     if (uids != null) {
       uids.close();

@@ -51,7 +51,7 @@ public final class ProxyConfig {
       ConfigKey.duration("process.readyTimeout", "60s", 1, Long.MAX_VALUE / 2),
       ConfigKey.duration("process.stopGracePeriod", "5s", 0, 600_000),
       ConfigKey.bool("process.keepSandboxesOnStop", false),
-      ConfigKey.list("process.sandboxdCommand", List.of("java", "-XX:TieredStopAtLevel=1",
+      ConfigKey.list("process.sandboxdCommand", List.of("java",
           "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k", "-jar",
           "$(AGENTCUBE_HOME)/sandboxd/target/agentcube-sandboxd.jar", "--host", "127.0.0.1")),
       ConfigKey.bool("process.sandboxHost", true),
