@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns a command into one that runs jailed under bubblewrap ({@code bwrap}), as
- * {@code [setpriv --reuid U …] prlimit … -- bwrap … -- command}:
+ * {@code agentcube-jail-exec [--uid=U] --LIMIT=N… -- bwrap … -- command}, or where that launcher
+ * is not available {@code [setpriv --reuid U …] prlimit … -- bwrap … -- command}:
  *
  * <ul>
  *   <li><b>mounts</b>: a fresh root with {@code /usr} and {@code /etc} read-only, the
@@ -29,9 +30,16 @@ import org.slf4j.LoggerFactory;
  *   <li><b>identity</b>: as root, each sandbox runs as its own uid ({@link UidPool}) with no
  *       supplementary groups and no capabilities; otherwise as the caller's uid, still without
  *       capabilities.</li>
- *   <li><b>limits</b>: rlimits by {@code prlimit} (util-linux), inherited by everything inside.
- *       No cgroup: see docs/isolation.md.</li>
+ *   <li><b>limits</b>: rlimits, inherited by everything inside. No cgroup: see
+ *       docs/isolation.md.</li>
  * </ul>
+ *
+ * <p>The launcher. {@code agentcube-jail-exec} ({@code src/main/c/jail-exec.c}, built by this
+ * module's Maven build and carried in its jar) sets the rlimits, and as root switches to the
+ * sandbox's uid with no groups and no capabilities, in one exec: setpriv then prlimit are two,
+ * about 3 ms more per command on the project's machine (docs/isolation.md). {@link #probe}
+ * copies it out of the jar into a fresh directory only this process's user can read and uses it
+ * when a test jail through it works; otherwise, saying why, setpriv and prlimit.
  *
  * <p>The environment is the caller's business: pass an explicit one to the process (start from
  * {@link #baseEnvironment}); {@code bwrap} hands it on unchanged.
@@ -50,23 +58,25 @@ public final class Jail {
   private final String bwrap;
   private final String setpriv;
   private final String prlimit;
+  private final String launcher; // agentcube-jail-exec, or null: setpriv + prlimit
   private final boolean root;
   private final List<String> systemArgs;
 
   private Jail(boolean enabled, String description, String bwrap, boolean root,
-      List<String> systemArgs) {
+      List<String> systemArgs, String launcher) {
     this.enabled = enabled;
     this.description = description;
     this.bwrap = bwrap;
     this.setpriv = find("setpriv");
     this.prlimit = find("prlimit");
+    this.launcher = launcher;
     this.root = root;
     this.systemArgs = systemArgs;
   }
 
   /** A jail that never jails (mode off, or a test that does not need one). */
   public static Jail disabled(String why) {
-    return new Jail(false, "off: " + why, null, false, List.of());
+    return new Jail(false, "off: " + why, null, false, List.of(), null);
   }
 
   /**
@@ -90,13 +100,25 @@ public final class Jail {
     } else if (find("prlimit") == null) {
       reason = "prlimit not found (util-linux)";
     } else {
-      Jail candidate = new Jail(true, "", bwrap, root, systemArgs());
-      reason = candidate.tryRun();
+      List<String> system = systemArgs();
+      String launcher = Launcher.extract();
+      String launcherReason = launcher == null ? Launcher.missingReason() : null;
+      if (launcher != null) {
+        launcherReason = new Jail(true, "", bwrap, root, system, launcher).tryRun();
+        if (launcherReason != null) {
+          launcher = null;
+        }
+      }
+      reason = launcher != null ? null : new Jail(true, "", bwrap, root, system, null).tryRun();
       if (reason == null) {
-        String version = version(bwrap);
-        String desc = version + ", " + (root ? "uid per sandbox" : "shared uid") + ", no cgroup";
+        String desc = version(bwrap) + ", " + (root ? "uid per sandbox" : "shared uid")
+            + ", no cgroup" + (launcher == null ? ", setpriv + prlimit" : "");
+        if (launcher == null) {
+          log.info("agentcube-jail-exec not used ({}): jails start through setpriv and prlimit,"
+              + " about 3 ms slower", launcherReason);
+        }
         log.info("isolation on: {}", desc);
-        return new Jail(true, desc, bwrap, root, candidate.systemArgs);
+        return new Jail(true, desc, bwrap, root, system, launcher);
       }
     }
     if (mode == IsolationMode.REQUIRED) {
@@ -142,12 +164,20 @@ public final class Jail {
       return List.copyOf(command);
     }
     List<String> argv = new ArrayList<>(64);
-    if (root && spec.uid() >= 0) {
-      argv.addAll(List.of(setpriv, "--reuid=" + spec.uid(), "--regid=" + spec.uid(),
-          "--clear-groups", "--inh-caps=-all", "--"));
+    boolean ownUid = root && spec.uid() >= 0;
+    if (launcher != null) {
+      argv.add(launcher);
+      if (ownUid) {
+        argv.add("--uid=" + spec.uid());
+      }
+    } else {
+      if (ownUid) {
+        argv.addAll(List.of(setpriv, "--reuid=" + spec.uid(), "--regid=" + spec.uid(),
+            "--clear-groups", "--inh-caps=-all", "--"));
+      }
+      argv.add(prlimit);
     }
     Limits l = spec.limits();
-    argv.add(prlimit);
     argv.add("--core=0");
     addLimit(argv, "--as=", l.addressSpace());
     if (root && spec.uid() >= 0) {
