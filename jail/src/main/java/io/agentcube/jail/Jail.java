@@ -60,10 +60,11 @@ public final class Jail {
   private final String prlimit;
   private final String launcher; // agentcube-jail-exec, or null: setpriv + prlimit
   private final boolean root;
+  private final boolean required;
   private final List<String> systemArgs;
 
   private Jail(boolean enabled, String description, String bwrap, boolean root,
-      List<String> systemArgs, String launcher) {
+      List<String> systemArgs, String launcher, boolean required) {
     this.enabled = enabled;
     this.description = description;
     this.bwrap = bwrap;
@@ -71,12 +72,13 @@ public final class Jail {
     this.prlimit = find("prlimit");
     this.launcher = launcher;
     this.root = root;
+    this.required = required;
     this.systemArgs = systemArgs;
   }
 
   /** A jail that never jails (mode off, or a test that does not need one). */
   public static Jail disabled(String why) {
-    return new Jail(false, "off: " + why, null, false, List.of(), null);
+    return new Jail(false, "off: " + why, null, false, List.of(), null, false);
   }
 
   /**
@@ -104,12 +106,12 @@ public final class Jail {
       String launcher = Launcher.extract();
       String launcherReason = launcher == null ? Launcher.missingReason() : null;
       if (launcher != null) {
-        launcherReason = new Jail(true, "", bwrap, root, system, launcher).tryRun();
+        launcherReason = new Jail(true, "", bwrap, root, system, launcher, false).tryRun();
         if (launcherReason != null) {
           launcher = null;
         }
       }
-      reason = launcher != null ? null : new Jail(true, "", bwrap, root, system, null).tryRun();
+      reason = launcher != null ? null : new Jail(true, "", bwrap, root, system, null, false).tryRun();
       if (reason == null) {
         String desc = version(bwrap) + ", " + (root ? "uid per sandbox" : "shared uid")
             + ", no cgroup" + (launcher == null ? ", setpriv + prlimit" : "");
@@ -118,7 +120,8 @@ public final class Jail {
               + " about 3 ms slower", launcherReason);
         }
         log.info("isolation on: {}", desc);
-        return new Jail(true, desc, bwrap, root, system, launcher);
+        return new Jail(true, desc, bwrap, root, system, launcher,
+            mode == IsolationMode.REQUIRED);
       }
     }
     if (mode == IsolationMode.REQUIRED) {
@@ -138,6 +141,14 @@ public final class Jail {
   /** One line for logs, {@code /health} and runtime status, e.g. {@code bwrap 0.8.0, uid per sandbox}. */
   public String describe() {
     return description;
+  }
+
+  /**
+   * Whether it was probed with {@link IsolationMode#REQUIRED}: then a caller that cannot give a
+   * sandbox a uid of its own as root (it would run as uid 0) must refuse to start instead.
+   */
+  public boolean required() {
+    return required;
   }
 
   /** Whether every sandbox should get its own uid (the host runs as root and jails). */

@@ -1,5 +1,6 @@
 package io.agentcube.sandboxd;
 
+import io.agentcube.jail.IsolationMode;
 import io.agentcube.jail.UidPool;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -125,6 +126,11 @@ final class SandboxHost implements Workspaces {
     String sharedUidReason = null;
     if (separateUids) {
       Path closed = untraversable(root);
+      if (closed != null && options.isolation() == IsolationMode.REQUIRED) {
+        throw new IllegalStateException("--isolation required, but " + closed + " is not"
+            + " traversable by others, so sandboxes would run as root: chmod o+x " + closed
+            + ", or pick another --workspaces");
+      }
       if (closed != null) {
         // As the process backend does for agent processes: jailed still, one uid for all.
         sharedUidReason = closed + " is not traversable by others";

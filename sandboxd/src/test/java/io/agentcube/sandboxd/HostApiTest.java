@@ -218,6 +218,16 @@ class HostApiTest {
   }
 
   @Test
+  void start_parentOfWorkspacesNotPassable_isolationRequired_refusesRatherThanRunSandboxesAsRoot() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(host.server.jail().separateUids(),
+        "only a root host with the jail gives sandboxes a uid each");
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> TestHost.start(
+            o -> o.isolation(io.agentcube.jail.IsolationMode.REQUIRED), "rwx------").close())
+        .hasMessageContaining("sandboxes would run as root").hasMessageContaining("chmod o+x");
+  }
+
+  @Test
   void create_atMaxSandboxes_returns429() {
     try (TestHost small = TestHost.start(o -> o.maxSandboxes(2))) {
       TestClient smallAdmin = small.admin();

@@ -207,6 +207,10 @@ public final class ProcessBackend implements SandboxBackend {
         try {
           backend.uids = UidPool.reserve(AGENT_UID_BASE, AGENT_UIDS, UidPool.LOCK_DIR);
         } catch (IllegalStateException e) {
+          if (options.jail().required()) {
+            throw new IllegalStateException("isolation: required, but no uids for agent"
+                + " processes (they would run as root): " + e.getMessage(), e);
+          }
           log.warn("jailed agent processes share this process's uid: {}", e.getMessage());
           backend.separateUids = false;
         }
@@ -232,6 +236,11 @@ public final class ProcessBackend implements SandboxBackend {
     Files.setPosixFilePermissions(sandboxesDir, x);
     Path closed = closedParent(options.stateDir().toAbsolutePath().getParent());
     if (closed != null) {
+      if (options.jail().required()) {
+        throw new IllegalStateException("isolation: required, but " + closed + " is not traversable"
+            + " by others, so agent processes would run as root: chmod o+x " + closed
+            + ", or pick another process.stateDir");
+      }
       log.warn("jailed agent processes share this process's uid: {} is not traversable by"
           + " others (chmod o+x, or pick another process.stateDir)", closed);
       return false;

@@ -185,6 +185,30 @@ class ProcessBackendIT {
   // ---- start
 
   @Test
+  void create_isolationRequiredAsRootUnderAClosedDirectory_refusesRatherThanRunAgentsAsRoot()
+      throws Exception {
+    io.agentcube.jail.Jail probe = io.agentcube.jail.Jail.probe(io.agentcube.jail.IsolationMode.AUTO);
+    if ("1".equals(System.getenv("AGENTCUBE_REQUIRE_ISOLATION"))) {
+      assertThat(probe.separateUids()).as("root with a working jail: " + probe.describe()).isTrue();
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(probe.separateUids(),
+        "needs root and bubblewrap: " + probe.describe());
+    io.agentcube.jail.Jail required =
+        io.agentcube.jail.Jail.probe(io.agentcube.jail.IsolationMode.REQUIRED);
+    Path closed = Files.createDirectory(scratch.resolve("closed"),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+
+    Future<ProcessBackend> created = ProcessBackend.create(vertx, new ProcessBackendOptions(
+        closed.resolve("state"), Duration.ofSeconds(5), Duration.ofSeconds(2), List.of(),
+        d -> Map.of(), false, required, null));
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> done(created))
+        .hasStackTraceContaining("agent processes would run as root")
+        .hasStackTraceContaining("chmod o+x");
+  }
+
+  @Test
   void start_httpServer_readyAndItsPortAnswers() throws Exception {
     ProcessBackend backend = backend();
 
