@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -301,6 +302,22 @@ public final class Jail {
       Thread.currentThread().interrupt();
       return "bwrap";
     }
+  }
+
+  /**
+   * The first directory, from {@code p} (a directory, or a file's parent) up to {@code /}, that
+   * other users cannot pass through ({@code o+x} missing), or null. A sandbox uid can reach
+   * {@code p} only when this is null, so callers decide with it whether sandboxes get a uid of
+   * their own (the state dir, the host's workspaces) or whether a read-only mount can work.
+   */
+  public static Path closedDirectory(Path p) throws IOException {
+    Path start = Files.isDirectory(p) ? p.toAbsolutePath() : p.toAbsolutePath().getParent();
+    for (Path q = start; q != null; q = q.getParent()) {
+      if (!Files.getPosixFilePermissions(q).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+        return q;
+      }
+    }
+    return null;
   }
 
   /** The absolute path of {@code program} on PATH (or /usr/bin, /bin), or null. */

@@ -1,6 +1,7 @@
 package io.agentcube.sandboxd;
 
 import io.agentcube.jail.IsolationMode;
+import io.agentcube.jail.Jail;
 import io.agentcube.jail.UidPool;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -125,7 +126,7 @@ final class SandboxHost implements Workspaces {
     Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
     String sharedUidReason = null;
     if (separateUids) {
-      Path closed = untraversable(root);
+      Path closed = Jail.closedDirectory(root.getParent());
       if (closed != null && options.isolation() == IsolationMode.REQUIRED) {
         throw new IllegalStateException("--isolation required, but " + closed + " is not"
             + " traversable by others, so sandboxes would run as root: chmod o+x " + closed
@@ -161,19 +162,6 @@ final class SandboxHost implements Workspaces {
     } else if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
       new WorkspacePaths(entry).removeAll();
     }
-  }
-
-  /**
-   * The first parent of the root that other users cannot pass through (a sandbox uid could not
-   * reach its workspace), or null.
-   */
-  private static Path untraversable(Path root) throws IOException {
-    for (Path p = root.getParent(); p != null; p = p.getParent()) {
-      if (!Files.getPosixFilePermissions(p).contains(PosixFilePermission.OTHERS_EXECUTE)) {
-        return p;
-      }
-    }
-    return null;
   }
 
   /** The real path of {@code --workspaces}. */

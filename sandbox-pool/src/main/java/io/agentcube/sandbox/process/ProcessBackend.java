@@ -234,7 +234,7 @@ public final class ProcessBackend implements SandboxBackend {
     var x = java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x");
     Files.setPosixFilePermissions(options.stateDir(), x);
     Files.setPosixFilePermissions(sandboxesDir, x);
-    Path closed = closedParent(options.stateDir().toAbsolutePath().getParent());
+    Path closed = Jail.closedDirectory(options.stateDir().toAbsolutePath().getParent());
     if (closed != null) {
       if (options.jail().required()) {
         throw new IllegalStateException("isolation: required, but " + closed + " is not traversable"
@@ -582,7 +582,7 @@ public final class ProcessBackend implements SandboxBackend {
     readOnly.removeIf(p -> p.startsWith(work) || p.startsWith(sandboxesDir) || sandboxesDir.startsWith(p));
     if (uid >= 0) {
       for (Path p : readOnly) {
-        Path closed = closedParent(p);
+        Path closed = Jail.closedDirectory(p);
         if (closed != null) {
           // bubblewrap mounts it as the sandbox's uid: say why it cannot, not bwrap's "Permission denied".
           throw new IOException(p + " is not reachable by sandbox uids: " + closed + " is not"
@@ -594,18 +594,6 @@ public final class ProcessBackend implements SandboxBackend {
     readOnly.forEach(spec::readOnly);
     return spec.build();
   }
-
-  /** The first of {@code p} (a directory) and its parents that other users cannot pass through, or null. */
-  private static Path closedParent(Path p) throws IOException {
-    Path start = Files.isDirectory(p) ? p.toAbsolutePath() : p.toAbsolutePath().getParent();
-    for (Path q = start; q != null; q = q.getParent()) {
-      if (!Files.getPosixFilePermissions(q).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
-        return q;
-      }
-    }
-    return null;
-  }
-
 
   /**
    * {@code command} with its program found first where the jail's {@code PATH} looks (the
