@@ -94,7 +94,7 @@ interface Platform {
     return vertx.executeBlocking(() -> Jail.probe(isolation), false).compose(jail -> {
       ProcessBackendOptions.HostOptions host = config.bool("process.sandboxHost")
           ? new ProcessBackendOptions.HostOptions(isolation.toString(),
-              () -> tokens.get().hostAuthorization(),
+              () -> tokens.get().hostAuthorization(), () -> tokens.get().hostKey(),
               d -> network.contains(d.ref().namespace() + "/" + d.ref().name()),
               config.integer("process.hostMaxSandboxes"))
           : null;

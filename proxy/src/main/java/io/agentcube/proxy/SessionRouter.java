@@ -101,7 +101,7 @@ public final class SessionRouter implements SandboxListener {
         }
         Session<Sandbox> s = adopt(r);
         if (r.sandbox().definition().authMode() == AuthMode.PICOD) {
-          signing.add(tokens.issue(s.id(), r.sandbox().id()));
+          signing.add(tokens.issue(s.id(), r.sandbox().id(), r.sandbox().onHost()));
         }
         restored++;
       }
@@ -134,7 +134,7 @@ public final class SessionRouter implements SandboxListener {
         });
     if (definition.authMode() == AuthMode.PICOD) {
       // The session's first token is signed here, on a worker, so that requests never sign.
-      bound = bound.compose(session -> tokens.issue(session.id(), session.binding().id()).transform(ar -> {
+      bound = bound.compose(session -> tokens.issue(session.id(), session.binding().id(), session.binding().onHost()).transform(ar -> {
         if (ar.failed()) {
           store.finish(session);
           store.end(session.id(), EndReason.DELETED);
@@ -169,7 +169,7 @@ public final class SessionRouter implements SandboxListener {
 
   /** {@code Authorization} for a forward to a {@code picod} sandbox of {@code session}. */
   public String authorization(Session<Sandbox> session) {
-    return tokens.authorization(session.id(), session.binding().id());
+    return tokens.authorization(session.id(), session.binding().id(), session.binding().onHost());
   }
 
   /**

@@ -210,7 +210,7 @@ class SandboxHostIT {
     assertThat(seen.getInteger("procs")).as("processes visible: its jail's only").isLessThanOrEqualTo(3);
     assertThat(seen.getBoolean("proxyPort")).as("network: the proxy on 127.0.0.1").isFalse();
     assertThat(seen.getJsonArray("env").getList()).as("an explicit environment")
-        .doesNotContain("JAVA_HOME", "MAVEN_HOME", "MAVEN_OPTS", "PICOD_AUTH_PUBLIC_KEY", "AGENTCUBE_REQUIRE_ISOLATION")
+        .doesNotContain("JAVA_HOME", "MAVEN_HOME", "MAVEN_OPTS", "PICOD_AUTH_PUBLIC_KEY", "AGENTCUBE_HOST_TOKEN_KEY", "AGENTCUBE_REQUIRE_ISOLATION")
         .contains("PATH", "HOME");
     if (ProcessHandle.current().info().user().orElse("").equals("root")) {
       assertThat(seen.getInteger("uid")).as("as root: a uid of its own, not root").isNotZero();

@@ -30,4 +30,12 @@ public interface Sandbox {
 
   /** The session this sandbox is bound to ({@link SandboxBackend#claim}), or {@code null} while warm. */
   String sessionId();
+
+  /**
+   * Whether the sandbox is a workspace on the proxy's own sandbox host, which verifies HS256
+   * tokens under the key the proxy gave it ({@code AGENTCUBE_HOST_TOKEN_KEY}) instead of RS256.
+   */
+  default boolean onHost() {
+    return false;
+  }
 }

@@ -21,6 +21,8 @@ import java.util.Objects;
  *   <tr><td>{@code --host H}</td><td>{@code SANDBOXD_HOST}</td><td>{@code 0.0.0.0}</td></tr>
  *   <tr><td>{@code --no-auth}</td><td>-</td><td>auth on</td></tr>
  *   <tr><td>-</td><td>{@code PICOD_AUTH_PUBLIC_KEY}</td><td>none: refuse to start</td></tr>
+ *   <tr><td>-</td><td>{@code AGENTCUBE_HOST_TOKEN_KEY}</td><td>none (when set: HS256 under it
+ *       instead of RS256; what the proxy gives the sandbox host it starts)</td></tr>
  *   <tr><td>-</td><td>{@code AGENTCUBE_SESSION_ID}</td><td>none: any session's token</td></tr>
  *   <tr><td>{@code --max-output-bytes N}</td><td>{@code SANDBOXD_MAX_OUTPUT_BYTES}</td><td>1 MiB per stream</td></tr>
  *   <tr><td>{@code --max-body-bytes N}</td><td>{@code SANDBOXD_MAX_BODY_BYTES}</td><td>32 MiB</td></tr>
@@ -90,6 +92,7 @@ public final class SandboxdOptions {
   private int port = 8080;
   private boolean noAuth;
   private String publicKeyPem;
+  private String hostTokenKey;
   private String sessionId;
   private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
   private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
@@ -283,6 +286,8 @@ public final class SandboxdOptions {
     }
     String pem = env.get("PICOD_AUTH_PUBLIC_KEY");
     o.publicKeyPem = pem == null || pem.isBlank() ? null : pem;
+    String hostKey = env.get("AGENTCUBE_HOST_TOKEN_KEY");
+    o.hostTokenKey = hostKey == null || hostKey.isBlank() ? null : hostKey.strip();
     String session = env.get("AGENTCUBE_SESSION_ID");
     o.sessionId = session == null || session.isBlank() ? null : session.strip();
     return o;
@@ -327,7 +332,7 @@ public final class SandboxdOptions {
    */
   public SandboxdOptions validate() {
     Objects.requireNonNull(workspace, "workspace");
-    if (!noAuth && publicKeyPem == null) {
+    if (!noAuth && publicKeyPem == null && hostTokenKey == null) {
       throw new IllegalStateException(
           "PICOD_AUTH_PUBLIC_KEY is not set: refusing to start without authentication"
               + " (set it to the router's RSA public key in PEM form, or pass --no-auth)");
@@ -381,6 +386,7 @@ public final class SandboxdOptions {
             + " [same flags as above]",
         "env: PORT, SANDBOXD_HOST, SANDBOXD_WORKSPACE, PICOD_AUTH_PUBLIC_KEY (PEM, required unless"
             + " --no-auth),",
+        "     AGENTCUBE_HOST_TOKEN_KEY (HS256 key instead of the public key),",
         "     AGENTCUBE_SESSION_ID, SANDBOXD_MAX_OUTPUT_BYTES, SANDBOXD_MAX_BODY_BYTES,"
             + " SANDBOXD_MAX_EXECUTIONS, SANDBOXD_DEFAULT_TIMEOUT,",
         "     SANDBOXD_MODE, SANDBOXD_WORKSPACES, SANDBOXD_MAX_SANDBOXES,"
@@ -434,6 +440,19 @@ public final class SandboxdOptions {
 
   public SandboxdOptions publicKeyPem(String publicKeyPem) {
     this.publicKeyPem = publicKeyPem;
+    return this;
+  }
+
+  /**
+   * The shared HS256 key ({@code AGENTCUBE_HOST_TOKEN_KEY}) or null. When set, tokens are HS256
+   * under it and RS256 ones are refused: the proxy's own sandbox host needs no public key.
+   */
+  public String hostTokenKey() {
+    return hostTokenKey;
+  }
+
+  public SandboxdOptions hostTokenKey(String hostTokenKey) {
+    this.hostTokenKey = hostTokenKey;
     return this;
   }
 

@@ -88,8 +88,8 @@ public final class SandboxdServer implements AutoCloseable {
   public static SandboxdServer start(SandboxdOptions options, Clock clock,
       Map<String, String> daemonEnv) throws IOException {
     options.validate();
-    TokenVerifier verifier = options.noAuth()
-        ? null
+    TokenVerifier verifier = options.noAuth() ? null
+        : options.hostTokenKey() != null ? TokenVerifier.hmac(options.hostTokenKey(), clock)
         : TokenVerifier.create(options.publicKeyPem(), clock);
     Jail jail = Jail.probe(options.isolation());
     log.info("isolation {}", jail.describe());

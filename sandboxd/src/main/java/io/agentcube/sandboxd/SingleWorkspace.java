@@ -14,6 +14,7 @@ import java.util.TreeMap;
  * <p>Environment. A single-mode daemon is given its sandbox's environment as its own: a pod's
  * {@code env}, or the template environment the process backend starts it with. So its commands
  * get the daemon's environment, minus what is sandboxd's own: {@code PICOD_AUTH_PUBLIC_KEY},
+ * {@code AGENTCUBE_HOST_TOKEN_KEY},
  * {@code AGENTCUBE_SESSION_ID}, {@code PORT} and every {@code SANDBOXD_*} setting. Jailed,
  * {@code HOME} and {@code TMPDIR} stay the jail's too: the daemon's values name paths the jail
  * does not show. (A host's daemon environment reaches no command at all: its sandboxes get theirs when
@@ -53,7 +54,8 @@ final class SingleWorkspace implements Workspaces {
 
   /** sandboxd's own settings and secret, never a command's. */
   static boolean sandboxdOwn(String name) {
-    return name.equals("PICOD_AUTH_PUBLIC_KEY") || name.equals("AGENTCUBE_SESSION_ID")
+    return name.equals("PICOD_AUTH_PUBLIC_KEY") || name.equals("AGENTCUBE_HOST_TOKEN_KEY")
+        || name.equals("AGENTCUBE_SESSION_ID")
         || name.equals("PORT") || name.startsWith("SANDBOXD_");
   }
 

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
+import java.security.MessageDigest;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.interfaces.RSAPublicKey;
@@ -15,13 +16,18 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Verifies the router's {@code Authorization: Bearer <JWT>} on every request but {@code /health}.
  *
- * <p>Accepted tokens are compact JWS with header {@code alg=RS256} (any other algorithm, including
- * {@code none} and HMAC, is refused before the signature is looked at), a valid SHA256withRSA
- * signature under the configured public key, and claims {@code iss="agentcube-router"}, numeric
+ * <p>Accepted tokens are compact JWS with header {@code alg} exactly this verifier's one algorithm
+ * (any other, including {@code none}, is refused before the signature is looked at): RS256 with a
+ * valid SHA256withRSA signature under the configured public key ({@link #create}), or, for a
+ * sandbox host started by the proxy, HS256 under the shared key the proxy gave it
+ * ({@link #hmac}, {@code AGENTCUBE_HOST_TOKEN_KEY}); a verifier never accepts both, so a token
+ * cannot pick the key it is checked with. Then claims {@code iss="agentcube-router"}, numeric
  * {@code exp} and {@code iat}. {@code exp}, {@code iat} and an optional {@code nbf} are checked
  * against the injected clock with {@link SandboxdOptions#TOKEN_LEEWAY} of tolerance.
  *
@@ -39,7 +45,8 @@ import java.util.Map;
  * {@link SessionPin}.
  *
  * <p>Every failure is a 401 {@link SandboxdException} whose message says what was wrong with the
- * token, never what the token was. Immutable and thread-safe; CPU only (one RSA verify, ~0.1 ms).
+ * token, never what the token was. Immutable and thread-safe; CPU only (one RSA verify, ~0.1 ms,
+ * or one HMAC, ~2 µs).
  */
 final class TokenVerifier {
 
@@ -51,12 +58,20 @@ final class TokenVerifier {
 
   private static final Base64.Decoder B64URL = Base64.getUrlDecoder();
 
+  /** The shortest shared key accepted: 256 bits as base64url text. */
+  static final int MIN_HMAC_KEY_CHARS = 43;
+
+  /** RS256 when set; else {@link #hmacKey} (HS256). */
   private final PublicKey key;
+  private final SecretKeySpec hmacKey;
+  private final String algorithm;
   private final Clock clock;
   private final Duration leeway;
 
-  private TokenVerifier(PublicKey key, Clock clock, Duration leeway) {
+  private TokenVerifier(PublicKey key, SecretKeySpec hmacKey, Clock clock, Duration leeway) {
     this.key = key;
+    this.hmacKey = hmacKey;
+    this.algorithm = key != null ? "RS256" : "HS256";
     this.clock = clock;
     this.leeway = leeway;
   }
@@ -67,7 +82,27 @@ final class TokenVerifier {
    * @throws IllegalArgumentException when the PEM is not an RSA public key
    */
   static TokenVerifier create(String publicKeyPem, Clock clock) {
-    return new TokenVerifier(parsePublicKey(publicKeyPem), clock, SandboxdOptions.TOKEN_LEEWAY);
+    return new TokenVerifier(parsePublicKey(publicKeyPem), null, clock, SandboxdOptions.TOKEN_LEEWAY);
+  }
+
+  /**
+   * A verifier of HS256 tokens whose HMAC key is the ASCII text {@code key} (what the proxy
+   * passes a sandbox host in {@code AGENTCUBE_HOST_TOKEN_KEY}).
+   *
+   * @throws IllegalArgumentException when the key is shorter than {@value #MIN_HMAC_KEY_CHARS}
+   *     characters or not printable ASCII
+   */
+  static TokenVerifier hmac(String key, Clock clock) {
+    if (key == null || key.length() < MIN_HMAC_KEY_CHARS) {
+      throw new IllegalArgumentException("AGENTCUBE_HOST_TOKEN_KEY: need at least "
+          + MIN_HMAC_KEY_CHARS + " characters (256 bits, base64url)");
+    }
+    if (!key.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      throw new IllegalArgumentException("AGENTCUBE_HOST_TOKEN_KEY: must be printable ASCII");
+    }
+    return new TokenVerifier(null,
+        new SecretKeySpec(key.getBytes(StandardCharsets.US_ASCII), "HmacSHA256"), clock,
+        SandboxdOptions.TOKEN_LEEWAY);
   }
 
   /** Parses a PEM SubjectPublicKeyInfo RSA key. */
@@ -110,7 +145,9 @@ final class TokenVerifier {
    */
   void warmUp() {
     try {
-      verifySession("Bearer " + "eyJhbGciOiJSUzI1NiJ9.e30." + "A".repeat(342));
+      verifySession(key != null
+          ? "Bearer eyJhbGciOiJSUzI1NiJ9.e30." + "A".repeat(342)
+          : "Bearer eyJhbGciOiJIUzI1NiJ9.e30." + "A".repeat(43));
     } catch (SandboxdException expected) {
       // the dummy signature does not verify, by design
     }
@@ -181,8 +218,8 @@ final class TokenVerifier {
     }
     Map<String, Object> header = decodeJson(token.substring(0, dot1), "header");
     Object alg = header.get("alg");
-    if (!"RS256".equals(alg)) {
-      throw SandboxdException.unauthorized("invalid token: algorithm must be RS256");
+    if (!algorithm.equals(alg)) {
+      throw SandboxdException.unauthorized("invalid token: algorithm must be " + algorithm);
     }
     if (header.containsKey("crit")) {
       throw SandboxdException.unauthorized("invalid token: unsupported critical header");
@@ -202,10 +239,21 @@ final class TokenVerifier {
     } catch (IllegalArgumentException e) {
       throw SandboxdException.unauthorized("invalid token: signature is not base64url");
     }
+    byte[] signed = token.substring(0, dot2).getBytes(StandardCharsets.US_ASCII);
+    if (hmacKey != null) {
+      try {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(hmacKey);
+        // constant-time: the comparison does not tell how many leading bytes were right
+        return MessageDigest.isEqual(mac.doFinal(signed), signature);
+      } catch (GeneralSecurityException e) {
+        throw SandboxdException.internal("cannot verify HS256 signatures", e);
+      }
+    }
     try {
       Signature verifier = Signature.getInstance("SHA256withRSA");
       verifier.initVerify(key);
-      verifier.update(token.substring(0, dot2).getBytes(StandardCharsets.US_ASCII));
+      verifier.update(signed);
       return verifier.verify(signature);
     } catch (java.security.SignatureException e) {
       return false; // wrong length and the like: a forged or damaged token

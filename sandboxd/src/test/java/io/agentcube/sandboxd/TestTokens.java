@@ -93,6 +93,19 @@ final class TestTokens {
     }
   }
 
+  /** An HS256 token whose HMAC key is the ASCII text {@code key} (the proxy's host tokens). */
+  static String hmac(String key, Map<String, Object> header, Map<String, Object> claims) {
+    String signingInput = b64(Json.write(header)) + "." + b64(Json.write(claims));
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new javax.crypto.spec.SecretKeySpec(key.getBytes(StandardCharsets.US_ASCII), "HmacSHA256"));
+      return signingInput + "." + B64URL.encodeToString(
+          mac.doFinal(signingInput.getBytes(StandardCharsets.US_ASCII)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   static String b64(byte[] bytes) {
     return B64URL.encodeToString(bytes);
   }

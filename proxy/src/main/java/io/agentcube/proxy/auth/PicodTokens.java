@@ -29,6 +29,15 @@ import org.slf4j.LoggerFactory;
  * sandboxes get in {@code PICOD_AUTH_PUBLIC_KEY}, and one RS256 JWT per session
  * ({@code iss=agentcube-router}, {@code session_id}, {@code iat}, {@code exp}).
  *
+ * <h2>The proxy's own sandbox host: HS256</h2>
+ * A sandbox host is a process this proxy started and alone talks to, so its tokens need no public
+ * key: they are HS256 JWTs (same claims, plus {@code sandbox_id}) under a random 256-bit key that
+ * lives in this object's memory and in the host's environment only ({@link #hostKey}), never on
+ * disk. An HMAC costs microseconds where an RSA signature costs about a millisecond of CPU, which
+ * at a hundred sessions a second is 7 % of the machine; and such a token is signed at once, on the
+ * caller's thread. The host accepts only HS256 under that key (no RSA, so no algorithm confusion),
+ * sandboxes and pods only RS256.
+ *
  * <h2>No RSA work on the request path</h2>
  * A session's token is signed once, on a worker thread, when the session opens
  * ({@link #issue}); the request path only reads the cached {@code Authorization} value
@@ -46,11 +55,17 @@ public final class PicodTokens implements AutoCloseable {
   /** The audience of the tokens that manage a sandbox host (never a session's). */
   public static final String HOST_AUDIENCE = "agentcube-sandbox-host";
 
-  /** A signed token; {@code header == null} while its signing is in flight ({@link #issue}). */
-  private record Token(String header, String sandboxId, long expiresAtMillis) {}
+  /**
+   * A signed token; {@code header == null} while its signing is in flight ({@link #issue}).
+   * {@code onHost}: HS256 for the proxy's sandbox host rather than RS256.
+   */
+  private record Token(String header, String sandboxId, boolean onHost, long expiresAtMillis) {}
 
   private final Vertx vertx;
   private final JWTAuth signer;
+  /** HS256 under {@link #hostKey}: the tokens of the proxy's own sandbox host. */
+  private final JWTAuth hostSigner;
+  private final String hostKey;
   private final String publicKeyPem;
   private final Duration ttl;
   private final Clock clock;
@@ -67,6 +82,12 @@ public final class PicodTokens implements AutoCloseable {
     this.publicKeyPem = pem("PUBLIC KEY", publicKey.getEncoded());
     this.signer = JWTAuth.create(vertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm("RS256").setBuffer(privatePem)));
+    byte[] secret = new byte[32];
+    new java.security.SecureRandom().nextBytes(secret);
+    // The key is the ASCII text of this string on both sides (sandboxd's AGENTCUBE_HOST_TOKEN_KEY).
+    this.hostKey = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    this.hostSigner = JWTAuth.create(vertx, new JWTAuthOptions()
+        .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(hostKey)));
     long sweepMs = Math.max(1000, ttl.toMillis() / 8);
     this.sweepTimer = vertx.setPeriodic(sweepMs, id -> refresh());
   }
@@ -166,17 +187,37 @@ public final class PicodTokens implements AutoCloseable {
   }
 
   /**
+   * The key of the sandbox host's tokens, for its {@code AGENTCUBE_HOST_TOKEN_KEY}: 43 base64url
+   * characters (256 random bits), whose ASCII bytes are the HMAC key. Never logged, never on disk.
+   */
+  public String hostKey() {
+    return hostKey;
+  }
+
+  /**
    * Signs the first token of {@code sessionId}, bound to sandbox {@code sandboxId}, on a worker
-   * thread. The token names both ({@code session_id}, {@code sandbox_id}): a sandbox host selects
-   * the workspace by the sandbox, so a session's token opens its own sandbox and no other.
+   * thread (RS256). The token names both ({@code session_id}, {@code sandbox_id}).
    */
   public Future<Void> issue(String sessionId, String sandboxId) {
+    return issue(sessionId, sandboxId, false);
+  }
+
+  /**
+   * As {@link #issue(String, String)}; {@code onHost} for a workspace on the proxy's sandbox host,
+   * whose HS256 token is signed at once on the calling thread (microseconds). A host selects the
+   * workspace by {@code sandbox_id}, so a session's token opens its own sandbox and no other.
+   */
+  public Future<Void> issue(String sessionId, String sandboxId, boolean onHost) {
+    if (onHost) {
+      tokens.put(sessionId, sign(sessionId, sandboxId, true));
+      return Future.succeededFuture();
+    }
     // A placeholder now, the token when signed: a forget in between removes the placeholder and
     // the signed token is then dropped, not re-inserted for an ended session.
-    Token pending = new Token(null, sandboxId, 0);
+    Token pending = new Token(null, sandboxId, false, 0);
     tokens.put(sessionId, pending);
     return vertx.executeBlocking(() -> {
-      tokens.replace(sessionId, pending, sign(sessionId, sandboxId));
+      tokens.replace(sessionId, pending, sign(sessionId, sandboxId, false));
       return null;
     }, false);
   }
@@ -189,9 +230,9 @@ public final class PicodTokens implements AutoCloseable {
   private volatile Token hostToken;
 
   /**
-   * {@code Bearer <jwt>} with audience {@value #HOST_AUDIENCE}, for the proxy's calls to a
-   * sandbox host's management API. One token for all calls, signed on first use and again, on a
-   * worker, when a quarter of its lifetime is left. Blocking only on the very first call.
+   * {@code Bearer <jwt>} (HS256) with audience {@value #HOST_AUDIENCE}, for the proxy's calls to
+   * a sandbox host's management API. One token for all calls, signed on first use and again when
+   * a quarter of its lifetime is left.
    */
   public String hostAuthorization() {
     Token t = hostToken;
@@ -209,10 +250,10 @@ public final class PicodTokens implements AutoCloseable {
   private Token signHost() {
     long now = clock.millis();
     // aud as a plain string (the host's contract); JWTOptions.setAudience would write an array.
-    String jwt = signer.generateToken(new JsonObject().put("aud", HOST_AUDIENCE),
-        new JWTOptions().setAlgorithm("RS256").setIssuer(ISSUER)
+    String jwt = hostSigner.generateToken(new JsonObject().put("aud", HOST_AUDIENCE),
+        new JWTOptions().setAlgorithm("HS256").setIssuer(ISSUER)
             .setExpiresInSeconds((int) ttl.toSeconds()));
-    return new Token("Bearer " + jwt, null, now + ttl.toMillis());
+    return new Token("Bearer " + jwt, null, true, now + ttl.toMillis());
   }
 
   /**
@@ -220,17 +261,20 @@ public final class PicodTokens implements AutoCloseable {
    * token is missing, which {@link #issue} prevents for sessions it opened.
    */
   public String authorization(String sessionId) {
-    return authorization(sessionId, null);
+    return authorization(sessionId, null, false);
   }
 
-  /** As {@link #authorization(String)}; an inline signing binds the token to {@code sandboxId}. */
-  public String authorization(String sessionId, String sandboxId) {
+  /**
+   * As {@link #authorization(String)}; an inline signing binds the token to {@code sandboxId}
+   * (HS256 when {@code onHost}).
+   */
+  public String authorization(String sessionId, String sandboxId, boolean onHost) {
     Token t = tokens.get(sessionId);
     if (t != null && t.header != null) {
       return t.header;
     }
     log.warn("token signed on the request path session={}", sessionId);
-    Token signed = sign(sessionId, sandboxId);
+    Token signed = sign(sessionId, sandboxId, onHost);
     // Kept only in place of a placeholder of a live session: a forgotten session stays forgotten.
     tokens.computeIfPresent(sessionId, (k, old) -> old.header == null ? signed : old);
     return signed.header;
@@ -246,16 +290,16 @@ public final class PicodTokens implements AutoCloseable {
     return tokens.size();
   }
 
-  private Token sign(String sessionId, String sandboxId) {
+  private Token sign(String sessionId, String sandboxId, boolean onHost) {
     long now = clock.millis();
     JsonObject claims = new JsonObject().put("session_id", sessionId);
     if (sandboxId != null) {
       claims.put("sandbox_id", sandboxId);
     }
-    String jwt = signer.generateToken(claims,
-        new JWTOptions().setAlgorithm("RS256").setIssuer(ISSUER)
+    String jwt = (onHost ? hostSigner : signer).generateToken(claims,
+        new JWTOptions().setAlgorithm(onHost ? "HS256" : "RS256").setIssuer(ISSUER)
             .setExpiresInSeconds((int) ttl.toSeconds()));
-    return new Token("Bearer " + jwt, sandboxId, now + ttl.toMillis());
+    return new Token("Bearer " + jwt, sandboxId, onHost, now + ttl.toMillis());
   }
 
   /** Re-signs, off the event loop, the tokens that expire within a quarter of their lifetime. */
@@ -276,7 +320,7 @@ public final class PicodTokens implements AutoCloseable {
     vertx.executeBlocking(() -> {
       for (String id : due) {
         // computeIfPresent: a session that ended meanwhile is not brought back.
-        tokens.computeIfPresent(id, (k, old) -> sign(k, old.sandboxId()));
+        tokens.computeIfPresent(id, (k, old) -> sign(k, old.sandboxId(), old.onHost()));
         // (a placeholder due here is signed too; its own signing then finds it replaced)
       }
       return null;

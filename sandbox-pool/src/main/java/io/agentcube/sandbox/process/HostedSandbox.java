@@ -58,6 +58,11 @@ final class HostedSandbox implements Sandbox {
     return sessionId;
   }
 
+  @Override
+  public boolean onHost() {
+    return true;
+  }
+
   void bind(String session) {
     this.sessionId = session;
   }

@@ -150,6 +150,9 @@ public final class ProcessBackend implements SandboxBackend {
     if (d != null) {
       env.putAll(options.extraEnv().apply(d));
     }
+    // The host verifies HS256 under this key alone (it needs no public key).
+    env.remove("PICOD_AUTH_PUBLIC_KEY");
+    env.put("AGENTCUBE_HOST_TOKEN_KEY", options.host().tokenKey().get());
     return env;
   }
 

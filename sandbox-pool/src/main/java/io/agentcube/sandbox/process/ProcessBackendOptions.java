@@ -40,10 +40,11 @@ public record ProcessBackendOptions(Path stateDir, Duration readyTimeout, Durati
    * @param network which runtimes' executions may use the network (default: none)
    * @param maxSandboxes workspaces one host holds at most
    */
-  public record HostOptions(String isolation, Supplier<String> authorization,
+  public record HostOptions(String isolation, Supplier<String> authorization, Supplier<String> tokenKey,
       Predicate<RuntimeDefinition> network, int maxSandboxes) {
     public HostOptions {
       Objects.requireNonNull(authorization, "authorization");
+      Objects.requireNonNull(tokenKey, "tokenKey");
       network = network == null ? d -> false : network;
     }
   }
