@@ -198,7 +198,7 @@ public final class SessionRouter implements SandboxListener {
     }
     metrics.sessionCreated(acquired.launchType(), acquired.waitNanos());
     log.info("session created session={} runtime={} version={} sandbox={} launch={} waitMs={}",
-        id, sandbox.definition().label(), sandbox.definition().version(),
+        SessionIds.redact(id), sandbox.definition().label(), sandbox.definition().version(),
         sandbox.id(), acquired.launchType().tag(), acquired.waitNanos() / 1_000_000);
     return session;
   }

@@ -34,6 +34,21 @@ public final class SessionIds {
     }
   }
 
+  /** Characters of an id shown in logs at INFO and above: 36 bits, enough to follow one session. */
+  public static final int LOGGED_PREFIX = 6;
+
+  /**
+   * {@code id} as logs at INFO and above show it: its first {@value #LOGGED_PREFIX} characters and
+   * {@code …}. An id is a bearer credential of its session (with {@code auth.mode: none}, or with
+   * {@code auth.invocations: sessionId}), so a full one belongs in DEBUG logs only.
+   */
+  public static String redact(String id) {
+    if (id == null) {
+      return "-";
+    }
+    return id.length() <= LOGGED_PREFIX ? id : id.substring(0, LOGGED_PREFIX) + "…";
+  }
+
   /** Whether {@code id} has the shape of a session id; says nothing about whether it exists. */
   public static boolean isWellFormed(CharSequence id) {
     int length = id.length();

@@ -410,13 +410,13 @@ public final class SessionStore<T> implements AutoCloseable {
     live.remove(id, session);
     timers.disarm(session);
     liveCount.decrementAndGet();
-    log.info("session ended session={} reason={}", id, reason.tag());
+    log.info("session ended session={} reason={}", SessionIds.redact(id), reason.tag());
     try {
       listener.sessionEnded(session, reason);
     } catch (RuntimeException e) {
       // The session has ended whatever the listener does; the caller (a request, the reaper)
       // must not fail for it.
-      log.warn("end listener failed session={} reason={}", id, reason.tag(), e);
+      log.warn("end listener failed session={} reason={}", SessionIds.redact(id), reason.tag(), e);
     }
   }
 }

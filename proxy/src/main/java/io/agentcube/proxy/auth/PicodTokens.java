@@ -273,7 +273,7 @@ public final class PicodTokens implements AutoCloseable {
     if (t != null && t.header != null) {
       return t.header;
     }
-    log.warn("token signed on the request path session={}", sessionId);
+    log.warn("token signed on the request path session={}", io.agentcube.session.SessionIds.redact(sessionId));
     Token signed = sign(sessionId, sandboxId, onHost);
     // Kept only in place of a placeholder of a live session: a forgotten session stays forgotten.
     tokens.computeIfPresent(sessionId, (k, old) -> old.header == null ? signed : old);
