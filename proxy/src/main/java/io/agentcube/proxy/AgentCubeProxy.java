@@ -4,7 +4,9 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
+import io.agentcube.proxy.auth.Authenticator;
 import io.agentcube.proxy.auth.PicodTokens;
+import io.agentcube.proxy.config.ConfigException;
 import io.agentcube.proxy.config.ProxyConfig;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
@@ -58,6 +60,7 @@ public final class AgentCubeProxy {
   private final AtomicBoolean closing = new AtomicBoolean();
   private final boolean requestMetrics;
   private PicodTokens tokens;
+  private Authenticator auth;
   private Platform platform;
   private SandboxBackend backend;
   private SandboxPools pools;
@@ -97,18 +100,34 @@ public final class AgentCubeProxy {
    */
   public static Future<AgentCubeProxy> start(ProxyConfig config, Ticker ticker, Scheduler scheduler) {
     AgentCubeProxy proxy = new AgentCubeProxy(config);
-    return proxy.doStart(ticker, scheduler)
-        .map(proxy)
-        .recover(err -> proxy.close().transform(x -> Future.failedFuture(err)));
+    // A promise bound to no context: a failed start reports after Vert.x has closed, when a
+    // future bound to one of its event loops could no longer complete (Main would hang).
+    Promise<AgentCubeProxy> result = Promise.promise();
+    proxy.doStart(ticker, scheduler).onComplete(ar -> {
+      if (ar.succeeded()) {
+        result.complete(proxy);
+      } else {
+        proxy.close().onComplete(x -> result.fail(ar.cause()));
+      }
+    });
+    return result.future();
   }
 
   private Future<Void> doStart(Ticker ticker, Scheduler scheduler) {
+    try {
+      Authenticator.checkListener(config); // before anything starts
+    } catch (ConfigException e) {
+      return Future.failedFuture(e);
+    }
     return Platform.create(config, vertx, () -> tokens).compose(p -> {
       platform = p;
       backend = p.backend();
       return p.tokens();
     }).compose(t -> {
       tokens = t;
+      return vertx.executeBlocking(() -> Authenticator.create(config, vertx), false);
+    }).compose(a -> {
+      auth = a;
       pools = platform.pools(poolOptions(), metrics);
       sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
           config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
@@ -121,8 +140,8 @@ public final class AgentCubeProxy {
       long flushMs = config.duration("sessions.activityFlushInterval").toMillis();
       flushTimer = vertx.setPeriodic(flushMs, id -> sessions.flushActivity());
       ready.set(true);
-      log.info("agentcube-proxy listening on http://{}:{} backend={} runtimes={} transport={}",
-          config.string("server.host"), port(), backend.name(), runtimes.snapshot().runtimes().size(),
+      log.info("agentcube-proxy listening on http://{}:{} backend={} auth={} runtimes={} transport={}",
+          config.string("server.host"), port(), backend.name(), auth.mode(), runtimes.snapshot().runtimes().size(),
           vertx.isNativeTransportEnabled() ? "native" : "nio");
     });
   }
@@ -157,10 +176,10 @@ public final class AgentCubeProxy {
         : new UpstreamAffinity(client, maxPinned, connectTimeoutMs);
     Forwarder forwarder = new Forwarder(client, affinity, sessions, metrics, idleTimeoutMs, connectTimeoutMs);
     InvocationHandler invocations = new InvocationHandler(runtimes, sessions, forwarder,
-        requestMetrics ? metrics : null);
+        requestMetrics ? metrics : null, auth);
 
     Router router = Router.router(vertx);
-    new ControlPlaneRoutes(runtimes, loader, sessions, pools)
+    new ControlPlaneRoutes(runtimes, loader, sessions, pools, auth)
         .mount(router, config.integer("server.maxControlBodySize"));
     router.get("/health/live").handler(rc -> ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(rc -> {

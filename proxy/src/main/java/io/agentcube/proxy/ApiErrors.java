@@ -22,6 +22,8 @@ public final class ApiErrors {
   private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
   private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
   private static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("retry-after");
+  private static final CharSequence WWW_AUTHENTICATE = HttpHeaders.createOptimized("www-authenticate");
+  private static final CharSequence BEARER_CHALLENGE = HttpHeaders.createOptimized("Bearer realm=\"agentcube\"");
 
   private ApiErrors() {}
 
@@ -56,6 +58,9 @@ public final class ApiErrors {
     }
     AgentCubeException e = classify(failure);
     response.setStatusCode(e.status()).putHeader(HttpHeaders.CONTENT_TYPE, JSON);
+    if (e.code() == ErrorCode.UNAUTHENTICATED) {
+      response.putHeader(WWW_AUTHENTICATE, BEARER_CHALLENGE);
+    }
     if (e.retryAfter() != null) {
       response.putHeader(RETRY_AFTER, Long.toString(Math.max(1, e.retryAfter().toSeconds())));
     }

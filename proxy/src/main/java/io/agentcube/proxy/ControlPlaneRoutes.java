@@ -9,8 +9,10 @@ import io.agentcube.runtime.RuntimeCatalog;
 import io.agentcube.runtime.RuntimeStatus;
 import io.agentcube.runtime.TargetPort;
 import io.agentcube.sandbox.Sandbox;
+import io.agentcube.proxy.auth.Authenticator;
+import io.agentcube.proxy.auth.Caller;
 import io.agentcube.sandbox.SandboxPools;
-import io.agentcube.sandbox.SandboxPools;
+import io.vertx.core.Future;
 import io.agentcube.session.Session;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
@@ -35,6 +37,8 @@ import java.util.function.Predicate;
  */
 final class ControlPlaneRoutes {
 
+  private static final String CALLER = "agentcube.caller";
+
   private static final int DEFAULT_PAGE = 100;
   private static final int MAX_PAGE = 1000;
 
@@ -42,8 +46,11 @@ final class ControlPlaneRoutes {
   private final RuntimeLoader loader;
   private final SessionRouter sessions;
   private final SandboxPools pools;
+  private final Authenticator auth;
 
-  ControlPlaneRoutes(RuntimeCatalog runtimes, RuntimeLoader loader, SessionRouter sessions, SandboxPools pools) {
+  ControlPlaneRoutes(RuntimeCatalog runtimes, RuntimeLoader loader, SessionRouter sessions,
+      SandboxPools pools, Authenticator auth) {
+    this.auth = auth;
     this.runtimes = runtimes;
     this.loader = loader;
     this.sessions = sessions;
@@ -52,6 +59,8 @@ final class ControlPlaneRoutes {
 
   void mount(Router router, long maxBodySize) {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodySize);
+    // Every API route needs a caller first; /health and /metrics are outside /v1 and stay open.
+    router.route("/v1/*").handler(this::authenticate);
     for (RuntimeKind kind : RuntimeKind.values()) {
       router.post("/v1/" + kind.controlSegment()).handler(body).handler(rc -> create(rc, kind));
       router.delete("/v1/" + kind.controlSegment() + "/sessions/:id").handler(this::delete);
@@ -62,6 +71,51 @@ final class ControlPlaneRoutes {
     router.post("/v1/sessions/:id/keepalive").handler(body).handler(this::keepalive);
     router.get("/v1/namespaces/:ns/runtimes").handler(this::runtimes);
     router.get("/v1/namespaces/:ns/endpoints").handler(this::endpoints);
+  }
+
+  /**
+   * Resolves the caller ({@link Authenticator}) and continues with it in the context. The request
+   * is paused while a check is under way, so that a body handler after it sees the whole body.
+   */
+  private void authenticate(RoutingContext rc) {
+    Future<Caller> caller = auth.authenticate(rc.request());
+    if (caller.isComplete()) {
+      proceed(rc, caller);
+      return;
+    }
+    rc.request().pause();
+    caller.onComplete(ar -> {
+      proceed(rc, caller);
+      rc.request().resume();
+    });
+  }
+
+  private static void proceed(RoutingContext rc, Future<Caller> caller) {
+    if (caller.failed()) {
+      rc.fail(caller.cause());
+    } else {
+      rc.put(CALLER, caller.result());
+      rc.next();
+    }
+  }
+
+  private static Caller caller(RoutingContext rc) {
+    return java.util.Objects.requireNonNull(rc.get(CALLER), "the authentication handler runs first");
+  }
+
+  /**
+   * The live session {@code id} when the caller may use it. @throws AgentCubeException the same
+   * 404 for an unknown id and for another subject's session
+   */
+  private Session<Sandbox> ownSession(RoutingContext rc, String id) {
+    Session<Sandbox> s = sessions.get(id);
+    if (s == null) {
+      throw sessions.notFound(id);
+    }
+    if (!caller(rc).mayUse(s.binding().owner())) {
+      throw sessions.notOwned(id);
+    }
+    return s;
   }
 
   private void create(RoutingContext rc, RuntimeKind kind) {
@@ -80,7 +134,7 @@ final class ControlPlaneRoutes {
     if (in.getValue("endpoint") instanceof String endpoint && !endpoint.isEmpty()) {
       definition = runtimes.throughEndpoint(kind, namespace, name, endpoint);
     }
-    sessions.open(definition).onComplete(ar -> {
+    sessions.open(definition, caller(rc).subject()).onComplete(ar -> {
       if (ar.failed()) {
         rc.fail(ar.cause());
         return;
@@ -100,6 +154,10 @@ final class ControlPlaneRoutes {
 
   private void delete(RoutingContext rc) {
     String id = rc.pathParam("id");
+    Session<Sandbox> live = sessions.get(id);
+    if (live != null && !caller(rc).mayUse(live.binding().owner())) {
+      throw sessions.notOwned(id);
+    }
     if (!sessions.delete(id)) {
       throw sessions.notFound(id);
     }
@@ -107,21 +165,13 @@ final class ControlPlaneRoutes {
   }
 
   private void get(RoutingContext rc) {
-    String id = rc.pathParam("id");
-    Session<Sandbox> s = sessions.get(id);
-    if (s == null) {
-      throw sessions.notFound(id);
-    }
-    json(rc, 200, toJson(s));
+    json(rc, 200, toJson(ownSession(rc, rc.pathParam("id"))));
   }
 
   private void keepalive(RoutingContext rc) {
     String id = rc.pathParam("id");
     JsonObject in = rc.body().length() == 0 ? new JsonObject() : jsonBody(rc);
-    Session<Sandbox> current = sessions.get(id);
-    if (current == null) {
-      throw sessions.notFound(id);
-    }
+    Session<Sandbox> current = ownSession(rc, id);
     Duration timeout = current.idleTimeout();
     if (in.getValue("timeout") != null) {
       try {
@@ -155,9 +205,10 @@ final class ControlPlaneRoutes {
     int limit = intParam(rc, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
     String after = rc.queryParams().get("continue");
     RuntimeKind k = kind;
+    Caller caller = caller(rc);
     Predicate<Session<Sandbox>> filter = s -> {
       var ref = s.binding().definition().ref();
-      return (namespace == null || ref.namespace().equals(namespace))
+      return caller.mayUse(s.binding().owner()) && (namespace == null || ref.namespace().equals(namespace))
           && (runtime == null || ref.name().equals(runtime))
           && (k == null || ref.kind() == k)
           && (after == null || s.id().compareTo(after) > 0);
@@ -232,6 +283,7 @@ final class ControlPlaneRoutes {
     RuntimeDefinition d = sandbox.definition();
     return new JsonObject()
         .put("sessionId", s.id())
+        .put("owner", sandbox.owner())
         .put("kind", d.ref().kind().kind())
         .put("namespace", d.ref().namespace())
         .put("name", d.ref().name())

@@ -8,6 +8,10 @@ import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeRef;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.session.Session;
+import io.agentcube.proxy.auth.Authenticator;
+import io.agentcube.proxy.auth.Caller;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
@@ -38,9 +42,11 @@ final class InvocationHandler {
   private final SessionRouter sessions;
   private final Forwarder forwarder;
   private final ProxyMetrics metrics; // null when per-request metrics are off
+  private final Authenticator auth;
 
   InvocationHandler(RuntimeCatalog runtimes, SessionRouter sessions, Forwarder forwarder,
-      ProxyMetrics requestMetrics) {
+      ProxyMetrics requestMetrics, Authenticator auth) {
+    this.auth = auth;
     this.runtimes = runtimes;
     this.sessions = sessions;
     this.forwarder = forwarder;
@@ -51,6 +57,25 @@ final class InvocationHandler {
   void handle(HttpServerRequest req, InvocationTarget target) {
     req.pause();
     Exchange exchange = new Exchange(req, target.route(), metrics, sessions);
+    if (!auth.enabled()) {
+      route(exchange, target, Caller.UNCHECKED);
+      return;
+    }
+    Future<Caller> caller = auth.authenticateInvocation(req);
+    // The client's credential is for the proxy: a sandbox never sees it.
+    req.headers().remove(HttpHeaders.AUTHORIZATION);
+    caller.onComplete(ar -> {
+      if (ar.failed()) {
+        reject(exchange, ar.cause());
+      } else {
+        route(exchange, target, ar.result());
+      }
+    });
+  }
+
+  /** Serves an invocation of an authenticated (or unchecked) caller. */
+  private void route(Exchange exchange, InvocationTarget target, Caller caller) {
+    HttpServerRequest req = exchange.request;
     String query = req.query();
     String endpoint = null;
     if (query != null && query.contains("endpoint=")) {
@@ -71,12 +96,12 @@ final class InvocationHandler {
           if (ar.failed()) {
             reject(exchange, ar.cause());
           } else {
-            continueSession(exchange, ar.result(), target, uri);
+            continueSession(exchange, ar.result(), target, uri, caller);
           }
         });
         return;
       }
-      continueSession(exchange, session, target, uri);
+      continueSession(exchange, session, target, uri, caller);
       return;
     }
 
@@ -94,13 +119,19 @@ final class InvocationHandler {
         return;
       }
     }
-    sessions.open(definition).onComplete(ar ->
+    sessions.open(definition, caller.subject()).onComplete(ar ->
         opened(exchange, ar.succeeded() ? ar.result() : null, ar.cause(), uri, target.forwardPath()));
   }
 
   /** A request of an existing session, begun: forwarded if the session is one of the target's. */
   private void continueSession(Exchange exchange, Session<Sandbox> session, InvocationTarget target,
-      String uri) {
+      String uri, Caller caller) {
+    if (!caller.mayUse(session.binding().owner())) {
+      // Another subject's session answers exactly like an unknown id: ids cannot be probed.
+      sessions.finish(session);
+      reject(exchange, sessions.notOwned(session.id()));
+      return;
+    }
     RuntimeRef ref = session.binding().definition().ref();
     if (ref.kind() != target.kind() || !ref.namespace().equals(target.namespace())
         || !ref.name().equals(target.name())) {

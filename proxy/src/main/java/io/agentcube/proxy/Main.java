@@ -40,6 +40,11 @@ public final class Main {
           .get(config.duration("process.readyTimeout").toSeconds() + 60, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof ConfigException) {
+        // found at start-up (a key file, the listener without authentication): still a bad value
+        System.err.println("agentcube-proxy: configuration error: " + cause.getMessage());
+        System.exit(2);
+      }
       System.err.println("agentcube-proxy: start-up failed: " + cause);
       System.exit(1);
       return;

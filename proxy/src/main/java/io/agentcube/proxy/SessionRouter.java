@@ -118,13 +118,21 @@ public final class SessionRouter implements SandboxListener {
    * live (and counted) only once it has a sandbox: a failed start creates no session.
    */
   public Future<Session<Sandbox>> open(RuntimeDefinition definition) {
+    return open(definition, null);
+  }
+
+  /**
+   * {@link #open(RuntimeDefinition)} for a session owned by {@code owner} (the authenticated
+   * subject creating it, or {@code null}), recorded with the sandbox's binding.
+   */
+  public Future<Session<Sandbox>> open(RuntimeDefinition definition, String owner) {
     try {
       store.reserve();
     } catch (AgentCubeException e) {
       return Future.failedFuture(e);
     }
     String id = SessionIds.generate();
-    Future<Session<Sandbox>> bound = pools.acquire(definition, id)
+    Future<Session<Sandbox>> bound = pools.acquire(definition, id, owner)
         .transform(ar -> {
           if (ar.failed()) {
             store.unreserve();
@@ -260,6 +268,14 @@ public final class SessionRouter implements SandboxListener {
     return AgentCubeException.stackless(ErrorCode.SESSION_NOT_FOUND, reason == null
         ? "session " + id + " not found"
         : "session " + id + " has ended (" + reason.tag() + ")");
+  }
+
+  /**
+   * The error for a live session of another owner: the same as for an id never seen, so that a
+   * caller learns nothing of other subjects' sessions.
+   */
+  public AgentCubeException notOwned(String id) {
+    return AgentCubeException.stackless(ErrorCode.SESSION_NOT_FOUND, "session " + id + " not found");
   }
 
   /** Ends session {@code id} at a client's request. @return whether it was live */

@@ -97,23 +97,23 @@ public final class LocalSandboxPools implements SandboxPools {
    * {@value #CLAIM_ATTEMPTS} times; a claim that fails otherwise stops the sandbox and fails.
    */
   @Override
-  public Future<Acquired> acquire(RuntimeDefinition definition, String sessionId) {
+  public Future<Acquired> acquire(RuntimeDefinition definition, String sessionId, String owner) {
     WarmPool pool = pools.get(key(definition));
     if (pool == null) {
       return Future.failedFuture(new AgentCubeException(ErrorCode.NOT_READY,
           "runtime " + definition.ref() + " version " + definition.version() + " is not served"));
     }
-    return claim(pool, sessionId, 1);
+    return claim(pool, sessionId, owner, 1);
   }
 
-  private Future<Acquired> claim(WarmPool pool, String sessionId, int attempt) {
+  private Future<Acquired> claim(WarmPool pool, String sessionId, String owner, int attempt) {
     return pool.acquire().compose(acquired -> {
       Instant boundAt = clock.instant();
-      return backend.claim(acquired.sandbox(), sessionId, boundAt)
+      return backend.claim(acquired.sandbox(), sessionId, boundAt, owner)
         .map(bound -> new Acquired(bound, acquired.launchType(), acquired.waitNanos(), boundAt))
         .recover(err -> {
           if (err instanceof SandboxClaimConflict && attempt < CLAIM_ATTEMPTS) {
-            return claim(pool, sessionId, attempt + 1);
+            return claim(pool, sessionId, owner, attempt + 1);
           }
           if (!(err instanceof SandboxClaimConflict)) {
             backend.stop(acquired.sandbox());

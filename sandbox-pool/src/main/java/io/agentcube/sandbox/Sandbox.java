@@ -38,4 +38,13 @@ public interface Sandbox {
   default boolean onHost() {
     return false;
   }
+
+  /**
+   * The authenticated subject that owns the session this sandbox is bound to, or {@code null}
+   * (warm, or claimed while inbound authentication was off). Set by the claim, recorded where
+   * the session is restored from.
+   */
+  default String owner() {
+    return null;
+  }
 }

@@ -56,6 +56,15 @@ public interface SandboxBackend {
    */
   Future<Sandbox> claim(Sandbox sandbox, String sessionId, Instant createdAt);
 
+  /**
+   * {@link #claim(Sandbox, String, Instant)} for a session owned by {@code owner} (an
+   * authenticated subject, or {@code null}), recorded with the binding so that restored sessions
+   * keep their owner ({@link Sandbox#owner()}). Backends that restore nothing may ignore it.
+   */
+  default Future<Sandbox> claim(Sandbox sandbox, String sessionId, Instant createdAt, String owner) {
+    return claim(sandbox, sessionId, createdAt);
+  }
+
   /** Stops a sandbox and removes what it left behind. Idempotent; never fails for "already gone". */
   Future<Void> stop(Sandbox sandbox);
 

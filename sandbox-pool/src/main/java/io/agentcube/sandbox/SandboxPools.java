@@ -42,7 +42,12 @@ public interface SandboxPools {
    * ready, else a cold start. Fails with {@code POOL_EXHAUSTED}, {@code COLD_START_TIMEOUT},
    * {@code NOT_READY} or the start's own failure.
    */
-  Future<Acquired> acquire(RuntimeDefinition definition, String sessionId);
+  default Future<Acquired> acquire(RuntimeDefinition definition, String sessionId) {
+    return acquire(definition, sessionId, null);
+  }
+
+  /** {@link #acquire(RuntimeDefinition, String)} for a session owned by {@code owner} (or null). */
+  Future<Acquired> acquire(RuntimeDefinition definition, String sessionId, String owner);
 
   /** Takes a dead sandbox out of its pool. @return whether it was a warm (unbound) one */
   boolean remove(Sandbox sandbox);

@@ -9,6 +9,8 @@ package io.agentcube.error;
 public enum ErrorCode {
   BAD_REQUEST(400),
   UNAUTHORIZED(401),
+  /** Inbound authentication on, and no valid bearer token (sent with {@code WWW-Authenticate}). */
+  UNAUTHENTICATED(401),
   FORBIDDEN(403),
   RUNTIME_NOT_FOUND(404),
   ENDPOINT_NOT_FOUND(404),
@@ -24,6 +26,8 @@ public enum ErrorCode {
   SANDBOX_UNREACHABLE(502),
   NOT_READY(503),
   POOL_EXHAUSTED(503),
+  /** The service that checks tokens (the Kubernetes API server, a JWKS URL) cannot be reached. */
+  AUTH_UNAVAILABLE(503),
   SANDBOX_TIMEOUT(504),
   COLD_START_TIMEOUT(504);
 

@@ -349,7 +349,7 @@ public final class KubernetesBackend implements SandboxBackend {
 
   @Override
   public Future<Sandbox> start(RuntimeDefinition d) {
-    return create(d, null, null).map(s -> s);
+    return create(d, null, null, (String) null).map(s -> s);
   }
 
   /**
@@ -357,16 +357,23 @@ public final class KubernetesBackend implements SandboxBackend {
    * when it is Ready and its first port accepts a connection; fails (and deletes the pod) when it
    * is not within the start timeout.
    */
-  Future<KubernetesSandbox> create(RuntimeDefinition d, String sessionId, Instant createdAt) {
-    return create(d, sessionId, createdAt, name -> { });
+  Future<KubernetesSandbox> create(RuntimeDefinition d, String sessionId, Instant createdAt,
+      String sessionOwner) {
+    return create(d, sessionId, createdAt, sessionOwner, name -> { });
   }
 
   /** As above; {@code named} learns the pod's name before it is created. */
   Future<KubernetesSandbox> create(RuntimeDefinition d, String sessionId, Instant createdAt,
       Consumer<String> named) {
+    return create(d, sessionId, createdAt, null, named);
+  }
+
+  private Future<KubernetesSandbox> create(RuntimeDefinition d, String sessionId, Instant createdAt,
+      String sessionOwner, Consumer<String> named) {
     Pod pod;
     try {
-      pod = PodFactory.build(d, runtimes.owner(d.ref()), options.extraEnv().apply(d), sessionId, createdAt);
+      pod = PodFactory.build(d, runtimes.owner(d.ref()), options.extraEnv().apply(d), sessionId,
+          createdAt, sessionOwner);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new AgentCubeException(ErrorCode.SANDBOX_UNREACHABLE, e.getMessage()));
     }
@@ -435,6 +442,11 @@ public final class KubernetesBackend implements SandboxBackend {
 
   @Override
   public Future<Sandbox> claim(Sandbox sandbox, String sessionId, Instant createdAt) {
+    return claim(sandbox, sessionId, createdAt, null);
+  }
+
+  @Override
+  public Future<Sandbox> claim(Sandbox sandbox, String sessionId, Instant createdAt, String owner) {
     KubernetesSandbox s = (KubernetesSandbox) sandbox;
     if (sessionId.equals(s.sessionId())) {
       return Future.succeededFuture(s); // created bound to this session (a cold start)
@@ -443,16 +455,20 @@ public final class KubernetesBackend implements SandboxBackend {
       return Future.failedFuture(new SandboxClaimConflict("pod " + s.podName + " is not warm"));
     }
     String rv = s.resourceVersion;
+    JsonObject annotations = new JsonObject().put(Labels.SESSION_CREATED, createdAt.toString())
+        .put(Labels.LAST_ACTIVITY, createdAt.toString());
+    if (owner != null) {
+      annotations.put(Labels.SESSION_OWNER, owner);
+    }
     JsonObject patch = new JsonObject().put("metadata", new JsonObject()
         .put("resourceVersion", rv)
         .put("labels", new JsonObject().put(Labels.STATE, Labels.BOUND).put(Labels.SESSION_ID, sessionId))
-        .put("annotations", new JsonObject().put(Labels.SESSION_CREATED, createdAt.toString())
-            .put(Labels.LAST_ACTIVITY, createdAt.toString())));
+        .put("annotations", annotations));
     unindex(s); // not a candidate for this replica's other claims meanwhile
     return blocking(() -> patch(s, patch))
         .transform(ar -> {
           if (ar.succeeded()) {
-            s.bind(sessionId, createdAt);
+            s.bind(sessionId, createdAt, owner);
             s.announced = true; // this replica binds it: no "found" for its own claim
             s.resourceVersion = ar.result().getMetadata().getResourceVersion();
             bySession.put(sessionId, s);

@@ -137,7 +137,7 @@ public final class KubernetesPools implements SandboxPools {
   }
 
   @Override
-  public Future<Acquired> acquire(RuntimeDefinition definition, String sessionId) {
+  public Future<Acquired> acquire(RuntimeDefinition definition, String sessionId, String owner) {
     Pool pool = pools.get(Labels.poolKey(definition));
     if (pool == null || closed) {
       return Future.failedFuture(new AgentCubeException(ErrorCode.NOT_READY,
@@ -146,26 +146,26 @@ public final class KubernetesPools implements SandboxPools {
     List<KubernetesSandbox> candidates = backend.warmReady(definition);
     Collections.shuffle(candidates);
     long t0 = System.nanoTime();
-    return claimNext(pool, candidates, 0, sessionId, t0);
+    return claimNext(pool, candidates, 0, sessionId, owner, t0);
   }
 
   private Future<Acquired> claimNext(Pool pool, List<KubernetesSandbox> candidates, int i,
-      String sessionId, long t0) {
+      String sessionId, String owner, long t0) {
     if (i >= candidates.size()) {
-      return coldStart(pool, sessionId, t0);
+      return coldStart(pool, sessionId, owner, t0);
     }
     java.time.Instant boundAt = clock.instant();
-    return backend.claim(candidates.get(i), sessionId, boundAt)
+    return backend.claim(candidates.get(i), sessionId, boundAt, owner)
         .map(s -> {
           reconcileSoon(); // a warm pod was taken: the leader refills
           return new Acquired(s, LaunchType.WARM, System.nanoTime() - t0, boundAt);
         })
         .recover(err -> err instanceof SandboxClaimConflict
-            ? claimNext(pool, candidates, i + 1, sessionId, t0)
+            ? claimNext(pool, candidates, i + 1, sessionId, owner, t0)
             : Future.failedFuture(err));
   }
 
-  private Future<Acquired> coldStart(Pool pool, String sessionId, long t0) {
+  private Future<Acquired> coldStart(Pool pool, String sessionId, String owner, long t0) {
     if (coldWaiting.incrementAndGet() > options.maxColdStartQueue()) {
       coldWaiting.decrementAndGet();
       return Future.failedFuture(AgentCubeException.retryLater(ErrorCode.POOL_EXHAUSTED,
@@ -173,7 +173,7 @@ public final class KubernetesPools implements SandboxPools {
           options.retryAfter()));
     }
     java.time.Instant boundAt = clock.instant();
-    return backend.create(pool.definition(), sessionId, boundAt)
+    return backend.create(pool.definition(), sessionId, boundAt, owner)
         .<Acquired>map(s -> new Acquired(s, LaunchType.COLD, System.nanoTime() - t0, boundAt))
         .andThen(ar -> {
           coldWaiting.decrementAndGet();

@@ -32,6 +32,7 @@ final class KubernetesSandbox implements Sandbox {
   /** Whether listeners were told of this bound pod ({@code found}); once. */
   volatile boolean announced;
   volatile Instant sessionCreated;
+  private volatile String owner;
   volatile Instant lastActivity;
   volatile String endReason;
 
@@ -54,6 +55,10 @@ final class KubernetesSandbox implements Sandbox {
     resourceVersion = pod.getMetadata().getResourceVersion();
     sessionId = labels == null ? null : labels.get(Labels.SESSION_ID);
     sessionCreated = instant(annotations.get(Labels.SESSION_CREATED));
+    String annotatedOwner = annotations.get(Labels.SESSION_OWNER);
+    if (annotatedOwner != null || sessionId == null) {
+      owner = annotatedOwner; // a claim of this replica may not be in the pod seen yet
+    }
     Instant active = instant(annotations.get(Labels.LAST_ACTIVITY));
     if (active != null) {
       lastActivity = active;
@@ -121,7 +126,13 @@ final class KubernetesSandbox implements Sandbox {
     return sessionId;
   }
 
-  void bind(String session, Instant created) {
+  @Override
+  public String owner() {
+    return owner;
+  }
+
+  void bind(String session, Instant created, String owner) {
+    this.owner = owner;
     this.sessionId = session;
     this.sessionCreated = created;
     this.lastActivity = created;

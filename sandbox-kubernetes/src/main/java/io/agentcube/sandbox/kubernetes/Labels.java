@@ -30,6 +30,8 @@ final class Labels {
   static final String SESSION_CREATED = PREFIX + "session-created";
   static final String LAST_ACTIVITY = PREFIX + "last-activity";
   static final String END_REASON = PREFIX + "end-reason";
+  /** The authenticated subject that created the session (any string: an annotation, not a label). */
+  static final String SESSION_OWNER = PREFIX + "session-owner";
 
   private Labels() {}
 

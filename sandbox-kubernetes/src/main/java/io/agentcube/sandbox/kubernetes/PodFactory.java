@@ -40,6 +40,12 @@ final class PodFactory {
    */
   static Pod build(RuntimeDefinition d, OwnerReference owner, Map<String, String> extraEnv,
       String sessionId, Instant createdAt) {
+    return build(d, owner, extraEnv, sessionId, createdAt, null);
+  }
+
+  /** As above, for a session owned by {@code sessionOwner} (annotated when not null). */
+  static Pod build(RuntimeDefinition d, OwnerReference owner, Map<String, String> extraEnv,
+      String sessionId, Instant createdAt, String sessionOwner) {
     PodTemplateSpec template = d.template().pod();
     if (template == null || template.getSpec() == null
         || template.getSpec().getContainers() == null || template.getSpec().getContainers().isEmpty()) {
@@ -81,6 +87,9 @@ final class PodFactory {
       labels.put(Labels.SESSION_ID, sessionId);
       annotations.put(Labels.SESSION_CREATED, createdAt.toString());
       annotations.put(Labels.LAST_ACTIVITY, createdAt.toString());
+      if (sessionOwner != null) {
+        annotations.put(Labels.SESSION_OWNER, sessionOwner);
+      }
     }
     return new PodBuilder()
         .withNewMetadata()

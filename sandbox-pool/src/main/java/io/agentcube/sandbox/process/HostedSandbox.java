@@ -17,6 +17,7 @@ final class HostedSandbox implements Sandbox {
   /** The host process this workspace lives in: the sandbox is lost when that one ends. */
   final SandboxHost.Instance host;
   private volatile String sessionId;
+  private volatile String owner;
   private volatile boolean gone;
   /** The stop under way or done, once {@link #end} returned true for a stop. */
   volatile io.vertx.core.Future<Void> stopped;
@@ -63,7 +64,13 @@ final class HostedSandbox implements Sandbox {
     return true;
   }
 
-  void bind(String session) {
+  @Override
+  public String owner() {
+    return owner;
+  }
+
+  void bind(String session, String owner) {
+    this.owner = owner; // before the id: a reader that sees the id sees its owner
     this.sessionId = session;
   }
 

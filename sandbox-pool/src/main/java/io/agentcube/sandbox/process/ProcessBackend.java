@@ -284,13 +284,18 @@ public final class ProcessBackend implements SandboxBackend {
 
   @Override
   public Future<Sandbox> claim(Sandbox s, String sessionId, Instant createdAt) {
+    return claim(s, sessionId, createdAt, null);
+  }
+
+  @Override
+  public Future<Sandbox> claim(Sandbox s, String sessionId, Instant createdAt, String owner) {
     if (s instanceof HostedSandbox h) {
-      h.bind(sessionId);
+      h.bind(sessionId, owner);
       return Future.succeededFuture(h);
     }
     ProcessSandbox sandbox = (ProcessSandbox) s;
     return vertx.executeBlocking(() -> {
-      sandbox.updateMarker(m -> m.withSession(sessionId, createdAt));
+      sandbox.updateMarker(m -> m.withSession(sessionId, createdAt, owner));
       return sandbox;
     }, false);
   }

@@ -77,6 +77,11 @@ final class ProcessSandbox implements Sandbox {
     return sessionId;
   }
 
+  @Override
+  public synchronized String owner() {
+    return marker.sessionOwner();
+  }
+
   /** The exit code, when this proxy spawned it and it has exited; else -1. */
   int exitCode() {
     return child != null && !child.isAlive() ? child.exitValue() : -1;

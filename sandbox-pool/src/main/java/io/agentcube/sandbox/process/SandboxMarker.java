@@ -23,14 +23,15 @@ import java.util.Optional;
  * only trusted together with its start time, so a recycled pid is never killed or adopted), the
  * sandbox's id, name and ports, what of its runtime version serving needs (ref, version, hash,
  * target ports, timeouts, auth mode; not the template: a restored sandbox is never started
- * again), and, once bound, the session's id, creation time and last recorded activity.
+ * again), and, once bound, the session's id, creation time, last recorded activity and owner
+ * (the authenticated subject that created it, when inbound authentication is on).
  *
  * <p>Written atomically (a temporary file renamed over it), so a crash mid-write leaves the old
  * marker. JSON; blocking I/O, called on worker threads.
  */
 record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start, String sandboxId,
     String name, RuntimeDefinition definition, List<Integer> ports, String sessionId,
-    Instant sessionCreated, Instant lastActivity) {
+    Instant sessionCreated, Instant lastActivity, String sessionOwner) {
 
   static final String FILE = ".agentcube-sandbox";
 
@@ -39,29 +40,29 @@ record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start,
       List<Integer> ports) {
     ProcessHandle me = ProcessHandle.current();
     return new SandboxMarker(me.pid(), startOf(me), -1, null, sandboxId, name, definition,
-        List.copyOf(ports), null, null, null);
+        List.copyOf(ports), null, null, null, null);
   }
 
   SandboxMarker withProcess(ProcessHandle p) {
     return new SandboxMarker(ownerPid, ownerStart, p.pid(), startOf(p), sandboxId, name,
-        definition, ports, sessionId, sessionCreated, lastActivity);
+        definition, ports, sessionId, sessionCreated, lastActivity, sessionOwner);
   }
 
-  SandboxMarker withSession(String id, Instant created) {
+  SandboxMarker withSession(String id, Instant created, String owner) {
     return new SandboxMarker(ownerPid, ownerStart, pid, start, sandboxId, name, definition, ports,
-        id, created, created);
+        id, created, created, owner);
   }
 
   SandboxMarker withActivity(Instant at) {
     return new SandboxMarker(ownerPid, ownerStart, pid, start, sandboxId, name, definition, ports,
-        sessionId, sessionCreated, at);
+        sessionId, sessionCreated, at, sessionOwner);
   }
 
   /** This marker, now owned by the running process (an adoption). */
   SandboxMarker adopted() {
     ProcessHandle me = ProcessHandle.current();
     return new SandboxMarker(me.pid(), startOf(me), pid, start, sandboxId, name, definition, ports,
-        sessionId, sessionCreated, lastActivity);
+        sessionId, sessionCreated, lastActivity, sessionOwner);
   }
 
   void write(Path dir) throws IOException {
@@ -75,7 +76,8 @@ record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start,
     if (sessionId != null) {
       json.put("session", new JsonObject().put("id", sessionId)
           .put("createdAt", sessionCreated.toString())
-          .put("lastActivity", (lastActivity == null ? sessionCreated : lastActivity).toString()));
+          .put("lastActivity", (lastActivity == null ? sessionCreated : lastActivity).toString())
+          .put("owner", sessionOwner));
     }
     Path tmp = dir.resolve(FILE + ".tmp");
     Files.writeString(tmp, json.encode());
@@ -100,7 +102,8 @@ record SandboxMarker(long ownerPid, Instant ownerStart, long pid, Instant start,
           json.getString("sandboxId"), json.getString("name"), DefinitionCodec.decode(json.getJsonObject("definition")),
           ports, session == null ? null : session.getString("id"),
           session == null ? null : instant(session.getString("createdAt")),
-          session == null ? null : instant(session.getString("lastActivity"))));
+          session == null ? null : instant(session.getString("lastActivity")),
+          session == null ? null : session.getString("owner")));
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }

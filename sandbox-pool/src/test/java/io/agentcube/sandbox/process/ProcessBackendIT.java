@@ -476,7 +476,7 @@ class ProcessBackendIT {
     Process otherProxy = sleep();
     Process othersSandbox = sleep();
     Path dir = sandboxDir("demo-v1-live", marker(otherProxy.pid(), startOf(otherProxy.toHandle()),
-        othersSandbox.pid(), startOf(othersSandbox.toHandle())).withSession("s-1", Instant.now()));
+        othersSandbox.pid(), startOf(othersSandbox.toHandle())).withSession("s-1", Instant.now(), null));
 
     backend();
 
@@ -493,7 +493,7 @@ class ProcessBackendIT {
     Process unrelated = sleep();
     // The marker names the pid of a process that started at another time: a recycled pid.
     Path leftover = sandboxDir("demo-v1-recycled", marker(deadOwnerPid, deadOwnerStart,
-        unrelated.pid(), Instant.parse("2001-01-01T00:00:00Z")).withSession("s-1", Instant.now()));
+        unrelated.pid(), Instant.parse("2001-01-01T00:00:00Z")).withSession("s-1", Instant.now(), null));
 
     backend();
 
@@ -504,7 +504,7 @@ class ProcessBackendIT {
   /** A marker of a previous run, owned by {@code ownerPid}, for process {@code pid}. */
   private static SandboxMarker marker(long ownerPid, Instant ownerStart, long pid, Instant start) {
     return new SandboxMarker(ownerPid, ownerStart, pid, start, "sbx-old", "demo-v1-old", envServer(),
-        List.of(1), null, null, null);
+        List.of(1), null, null, null, null);
   }
 
   // ---- restore: a proxy restart on the same state directory keeps bound sandboxes
@@ -515,7 +515,7 @@ class ProcessBackendIT {
     Sandbox s = done(first.start(envServer()));
     Instant created = Instant.parse("2026-12-01T10:00:00Z");
     Instant active = Instant.parse("2026-12-01T10:05:00Z");
-    done(first.claim(s, "session-1", created));
+    done(first.claim(s, "session-1", created, "alice"));
     done(first.recordActivity(s, active));
     long pid = pidOf(s);
     done(first.close());
@@ -527,6 +527,7 @@ class ProcessBackendIT {
     assertThat(found).hasSize(1);
     SandboxRecord r = found.get(0);
     assertThat(r.sessionId()).isEqualTo("session-1");
+    assertThat(r.sandbox().owner()).as("the owner survives the restart").isEqualTo("alice");
     assertThat(r.createdAt()).isEqualTo(created);
     assertThat(r.lastActivity()).isEqualTo(active);
     assertThat(r.sandbox().alive()).isTrue();
