@@ -100,7 +100,8 @@ public final class Authenticator {
         }
         yield StaticTokens.load(java.nio.file.Path.of(file));
       }
-      case "jwt", "kubernetes" -> throw new ConfigException("auth.mode: " + mode + " is not available in this build");
+      case "jwt" -> JwtTokens.create(vertx, config);
+      case "kubernetes" -> throw new ConfigException("auth.mode: " + mode + " is not available in this build");
       default -> throw new ConfigException(
           "auth.mode: must be none, static, jwt or kubernetes, was '" + mode + "'");
     };
