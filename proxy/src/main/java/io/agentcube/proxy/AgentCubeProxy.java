@@ -68,6 +68,7 @@ public final class AgentCubeProxy {
   private io.vertx.core.http.HttpClientAgent client;
   private HttpServer server;
   private UpstreamAffinity affinity;
+  private ClientConnections connections;
   private Future<Void> closed;
   private long flushTimer = -1;
 
@@ -116,6 +117,10 @@ public final class AgentCubeProxy {
   private Future<Void> doStart(Ticker ticker, Scheduler scheduler) {
     try {
       Authenticator.checkListener(config); // before anything starts
+      // Checked first: a limit that cannot hold fails start-up before any sandbox starts.
+      connections = new ClientConnections(ClientConnections.cap(config.integer("server.maxConnections"),
+          config.integer("server.fdReserve"), ClientConnections.fdLimit()),
+          config.duration("server.headerReadTimeout").toMillis());
     } catch (ConfigException e) {
       return Future.failedFuture(e);
     }
@@ -216,8 +221,11 @@ public final class AgentCubeProxy {
         .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
         .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
     server = vertx.createHttpServer(options)
+        .connectionHandler(connections)
         .invalidRequestHandler(AgentCubeProxy::invalidRequest)
         .requestHandler(req -> dispatch(req, invocations, router));
+    log.info("client connections max={} headerReadTimeout={}ms fdLimit={}", connections.max(),
+        config.duration("server.headerReadTimeout").toMillis(), ClientConnections.fdLimit());
     return server.listen().mapEmpty();
   }
 
@@ -264,6 +272,11 @@ public final class AgentCubeProxy {
     req.response().putHeader("connection", "close");
     ApiErrors.send(req.response(), AgentCubeException.stackless(code, text))
         .onComplete(ar -> req.connection().close());
+  }
+
+  /** Client connections open now (tests). */
+  int openConnections() {
+    return connections == null ? 0 : connections.open();
   }
 
   /** Upstream connections pinned to client connections now (tests). */

@@ -44,6 +44,7 @@ public final class Main {
         // found at start-up (a key file, the listener without authentication): still a bad value
         System.err.println("agentcube-proxy: configuration error: " + cause.getMessage());
         System.exit(2);
+        return;
       }
       System.err.println("agentcube-proxy: start-up failed: " + cause);
       System.exit(1);

@@ -28,6 +28,7 @@ public enum ErrorCode {
   POOL_EXHAUSTED(503),
   /** The service that checks tokens (the Kubernetes API server, a JWKS URL) cannot be reached. */
   AUTH_UNAVAILABLE(503),
+  TOO_MANY_CONNECTIONS(503),
   SANDBOX_TIMEOUT(504),
   COLD_START_TIMEOUT(504);
 

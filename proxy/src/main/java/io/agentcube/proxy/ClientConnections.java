@@ -1,0 +1,239 @@
+package io.agentcube.proxy;
+
+import io.agentcube.error.AgentCubeException;
+import io.agentcube.error.ErrorCode;
+import io.agentcube.proxy.config.ConfigException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpConnection;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Limits on client connections, enforced at the Netty level by handlers installed from the
+ * {@link io.vertx.core.http.HttpServer#connectionHandler HttpServer's connection hook}:
+ *
+ * <ul>
+ *   <li><b>Connection cap</b>: at most {@link #max()} open client connections. One beyond it is
+ *       answered {@code 503 TOO_MANY_CONNECTIONS} to its first request head, then closed; it never
+ *       reaches Vert.x's request handling.</li>
+ *   <li><b>Header-read timeout</b>: once the first byte of a request head has arrived (the
+ *       connection's first byte, or the first byte after the previous request ended), the whole
+ *       head must be decoded within {@code headerReadTimeout}, else the connection is closed. Vert.x
+ *       has only idle timeouts, which every byte restarts, so a client sending one byte per second
+ *       would hold its connection forever (slowloris): this timer is not restarted by bytes.</li>
+ * </ul>
+ *
+ * <p>Hand-built here: the two small handlers around Vert.x's {@code httpDecoder}. One, before the
+ * decoder, sees raw bytes and arms a Netty timer on the event loop when a head starts; the other,
+ * after it, sees the decoded {@link HttpRequest} (head complete: the timer is cancelled) and the
+ * request's {@link LastHttpContent} (the next byte starts the next head). When the connection
+ * leaves HTTP (a WebSocket or other upgrade removes {@code httpDecoder}) the timer is off for good.
+ * Bytes of a pipelined head that arrived with the previous request are covered from the next byte
+ * on; an otherwise silent connection is the idle timeout's ({@code server.clientIdleTimeout}).
+ *
+ * <p>The cap leaves file descriptors for everything else ({@link #cap}): runtime reloads, sandbox
+ * starts and stops, upstream connections.
+ *
+ * <p>Thread-safe: the count is shared by every event loop; each connection's handlers run on its
+ * own event loop.
+ */
+final class ClientConnections implements Handler<HttpConnection> {
+
+  private static final Logger log = LoggerFactory.getLogger(ClientConnections.class);
+  private static final String DECODER = "httpDecoder"; // Vert.x's name for its request decoder
+  private static final String VERTX_HANDLER = "handler";
+
+  private final int max;
+  private final long headerReadTimeoutMs;
+  private final AtomicInteger open = new AtomicInteger();
+  private final byte[] refusal;
+
+  /**
+   * @param max open client connections at most
+   * @param headerReadTimeoutMs 0 = no header-read timeout
+   */
+  ClientConnections(int max, long headerReadTimeoutMs) {
+    this.max = max;
+    this.headerReadTimeoutMs = headerReadTimeoutMs;
+    this.refusal = ApiErrors.body(AgentCubeException.stackless(ErrorCode.TOO_MANY_CONNECTIONS,
+        "too many open connections (server.maxConnections " + max + "); try again later")).getBytes();
+  }
+
+  /**
+   * The connection cap: {@code maxConnections}, or when 0 derived from the file-descriptor limit.
+   * Every proxied client connection may hold one upstream connection to its sandbox as well, so
+   * the derived cap is {@code (fdLimit - fdReserve) / 2}; the reserve is for everything else the
+   * proxy opens (runtime files, sandbox processes and their pipes, the sandbox host, the
+   * Kubernetes API, JVM files).
+   *
+   * @param fdLimit the process's file-descriptor limit, or a negative number when unknown
+   * @throws ConfigException when the limit leaves no room, or {@code maxConnections} exceeds it
+   */
+  static int cap(int maxConnections, int fdReserve, long fdLimit) {
+    if (fdLimit < 0) {
+      return maxConnections == 0 ? 10_000 : maxConnections;
+    }
+    long room = (fdLimit - fdReserve) / 2;
+    if (room < 1) {
+      throw new ConfigException("server.fdReserve: " + fdReserve + " leaves no file descriptors for"
+          + " client connections under the limit of " + fdLimit + " (ulimit -n); raise the limit or"
+          + " lower server.fdReserve");
+    }
+    if (maxConnections > room) {
+      throw new ConfigException("server.maxConnections: " + maxConnections + " is more than the"
+          + " file-descriptor limit allows: (" + fdLimit + " - server.fdReserve " + fdReserve
+          + ") / 2 = " + room + "; raise the limit (ulimit -n), lower server.fdReserve, or set"
+          + " server.maxConnections to at most " + room);
+    }
+    return maxConnections == 0 ? (int) Math.min(room, Integer.MAX_VALUE) : maxConnections;
+  }
+
+  /** The process's file-descriptor limit, or -1 where the JVM cannot tell. */
+  static long fdLimit() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+      return unix.getMaxFileDescriptorCount();
+    }
+    return -1;
+  }
+
+  int max() {
+    return max;
+  }
+
+  /** Client connections open now. */
+  int open() {
+    return open.get();
+  }
+
+  /** Called by Vert.x on the connection's event loop, before it reads any request. */
+  @Override
+  public void handle(HttpConnection connection) {
+    Channel channel = ((io.vertx.core.net.impl.ConnectionBase) connection).channel();
+    int n = open.incrementAndGet();
+    channel.closeFuture().addListener(f -> open.decrementAndGet());
+    ChannelPipeline pipeline = channel.pipeline();
+    if (n > max) {
+      log.debug("connection refused open={} max={} remote={}", n, max, channel.remoteAddress());
+      pipeline.addBefore(VERTX_HANDLER, "agentcubeRefuse", new Refusal());
+      return;
+    }
+    if (headerReadTimeoutMs > 0) {
+      HeadTimer timer = new HeadTimer();
+      pipeline.addBefore(DECODER, "agentcubeHeadStart", timer.start);
+      pipeline.addAfter(DECODER, "agentcubeHeadEnd", timer.end);
+    }
+  }
+
+  /** Closes the connection unless a head completes in time; see the class comment. */
+  private final class HeadTimer {
+    private ScheduledFuture<?> deadline;
+    /** A head has started and not completed. */
+    private boolean inHead;
+    /** A head completed and its request's body has not ended. */
+    private boolean inRequest;
+
+    final ChannelInboundHandlerAdapter start = new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (ctx.pipeline().get(DECODER) == null) {
+          // No longer HTTP (a tunnel): nothing to time any more.
+          cancel();
+          ctx.pipeline().remove(this);
+          ctx.pipeline().remove(end);
+        } else if (!inHead && !inRequest && msg instanceof ByteBuf b && b.isReadable()) {
+          inHead = true;
+          deadline = ctx.executor().schedule(() -> expired(ctx), headerReadTimeoutMs, TimeUnit.MILLISECONDS);
+        }
+        ctx.fireChannelRead(msg);
+      }
+
+      @Override
+      public void channelInactive(ChannelHandlerContext ctx) {
+        cancel();
+        ctx.fireChannelInactive();
+      }
+    };
+
+    final ChannelInboundHandlerAdapter end = new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest) {
+          cancel();
+          inHead = false;
+          inRequest = true;
+        }
+        if (msg instanceof LastHttpContent) {
+          inRequest = false;
+        }
+        ctx.fireChannelRead(msg);
+      }
+    };
+
+    private void cancel() {
+      if (deadline != null) {
+        deadline.cancel(false);
+        deadline = null;
+      }
+    }
+
+    private void expired(ChannelHandlerContext ctx) {
+      deadline = null;
+      if (inHead) {
+        log.debug("request head not complete within {} ms, connection closed remote={}",
+            headerReadTimeoutMs, ctx.channel().remoteAddress());
+        ctx.channel().close();
+      }
+    }
+  }
+
+  /**
+   * A connection over the cap: its first request head gets {@code 503 TOO_MANY_CONNECTIONS} and
+   * {@code Connection: close}; nothing reaches Vert.x. Closed anyway after the header-read timeout
+   * (or 10 s) if no head arrives.
+   */
+  private final class Refusal extends ChannelInboundHandlerAdapter {
+    private boolean answered;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      long ms = headerReadTimeoutMs > 0 ? headerReadTimeoutMs : 10_000;
+      ctx.executor().schedule(() -> ctx.channel().close(), ms, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      boolean head = msg instanceof HttpRequest;
+      ReferenceCountUtil.release(msg);
+      if (head && !answered) {
+        answered = true;
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+            HttpResponseStatus.SERVICE_UNAVAILABLE, Unpooled.wrappedBuffer(refusal));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+            .setInt(HttpHeaderNames.CONTENT_LENGTH, refusal.length)
+            .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+            .set(HttpHeaderNames.RETRY_AFTER, "1");
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+  }
+}
