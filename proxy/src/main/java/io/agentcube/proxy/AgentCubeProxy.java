@@ -15,10 +15,6 @@ import io.agentcube.sandbox.PoolOptions;
 import io.agentcube.sandbox.SandboxBackend;
 import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.session.SessionStoreOptions;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -82,11 +78,7 @@ public final class AgentCubeProxy {
     }
     this.vertx = Vertx.vertx(options);
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    this.metrics = new ProxyMetrics(registry);
+    this.metrics = new ProxyMetrics(registry); // JVM and process binders included
     this.requestMetrics = config.bool("metrics.requests");
   }
 
@@ -127,6 +119,7 @@ public final class AgentCubeProxy {
     return Platform.create(config, vertx, () -> tokens).compose(p -> {
       platform = p;
       backend = p.backend();
+      metrics.observe(backend);
       return p.tokens();
     }).compose(t -> {
       tokens = t;
@@ -346,6 +339,7 @@ public final class AgentCubeProxy {
           if (tokens != null) {
             tokens.close();
           }
+          metrics.close();
         });
     // Vert.x is closed from a thread that is not one of its own: a close future bound to an
     // event loop would try to report on that loop after it has terminated.

@@ -27,15 +27,19 @@ final class Exchange extends RequestMeter {
   UpstreamAffinity.Pin pin;
   /** Halves of the upstream exchange completed normally: request sent, response received. */
   int upstreamHalvesDone;
+  /** Where an execution forwarded to a code interpreter is recorded; null for other requests. */
+  private final ProxyMetrics execution;
   private boolean tunnel;
   private boolean responseEnded;
   private boolean done;
 
   /** @param metrics null when per-request metrics are off */
-  Exchange(HttpServerRequest request, Route route, ProxyMetrics metrics, SessionRouter router) {
-    super(request.response(), route, metrics);
+  Exchange(HttpServerRequest request, InvocationTarget target, ProxyMetrics metrics,
+      SessionRouter router) {
+    super(request.response(), target.route(), metrics);
     this.request = request;
     this.router = router;
+    this.execution = target.execution() ? metrics : null;
     request.response().endHandler(this);
   }
 
@@ -83,6 +87,10 @@ final class Exchange extends RequestMeter {
     done = true;
     record();
     if (session != null) {
+      if (execution != null) {
+        execution.executionEnded(session.binding().definition(), request.response().getStatusCode(),
+            System.nanoTime() - startNanos);
+      }
       router.finish(session);
     }
   }

@@ -56,7 +56,7 @@ final class InvocationHandler {
   /** Serves one invocation; {@code target} is {@code req}'s path, parsed by the dispatcher. */
   void handle(HttpServerRequest req, InvocationTarget target) {
     req.pause();
-    Exchange exchange = new Exchange(req, target.route(), metrics, sessions);
+    Exchange exchange = new Exchange(req, target, metrics, sessions);
     if (!auth.enabled()) {
       route(exchange, target, Caller.UNCHECKED);
       return;

@@ -30,6 +30,14 @@ record InvocationTarget(RuntimeKind kind, String namespace, String name, String 
   private static final String PREFIX = "/v1/namespaces/";
   private static final String INVOCATIONS = "/invocations";
 
+  /**
+   * Whether this is an execution: PicoD's {@code /api/execute} on a code interpreter (counted as
+   * {@code agentcube_executions_total} when forwarded).
+   */
+  boolean execution() {
+    return kind == RuntimeKind.CODE_INTERPRETER && forwardPath.equals("/api/execute");
+  }
+
   /** The {@code route} tag of this invocation: one per kind, whichever shape named it. */
   Route route() {
     return kind == RuntimeKind.AGENT_RUNTIME ? Route.INVOKE_AGENT_RUNTIME : Route.INVOKE_CODE_INTERPRETER;

@@ -129,6 +129,7 @@ public final class SessionRouter implements SandboxListener {
     try {
       store.reserve();
     } catch (AgentCubeException e) {
+      metrics.sessionStartFailed(e);
       return Future.failedFuture(e);
     }
     String id = SessionIds.generate();
@@ -151,7 +152,7 @@ public final class SessionRouter implements SandboxListener {
         return Future.succeededFuture(session);
       }));
     }
-    return onCallerContext(bound);
+    return onCallerContext(bound.onFailure(metrics::sessionStartFailed));
   }
 
   /**

@@ -81,7 +81,8 @@ public final class LocalSandboxPools implements SandboxPools {
         existing.update(e.getValue());
       }
       if (existing == null) {
-        WarmPool pool = new WarmPool(e.getValue(), backend, limiter, coldQueue, vertx, options);
+        WarmPool pool = new WarmPool(e.getValue(), backend, limiter, coldQueue, vertx, options,
+            listener);
         pools.put(e.getKey(), pool);
         listener.poolOpened(pool);
         pool.prefill();

@@ -103,6 +103,12 @@ public interface SandboxBackend {
   /** Adds a listener told of sandbox events (see {@link SandboxListener}). */
   void addListener(SandboxListener listener);
 
+  /**
+   * Tells {@code calls} of every remote call this backend makes from now on (metrics). The
+   * default makes none worth recording.
+   */
+  default void observeCalls(BackendCalls calls) {}
+
   /** Who ends sessions for idleness: {@link ExpiryAuthority#LOCAL} unless several replicas share. */
   default ExpiryAuthority expiryAuthority() {
     return ExpiryAuthority.LOCAL;

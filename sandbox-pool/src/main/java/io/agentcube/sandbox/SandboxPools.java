@@ -13,11 +13,18 @@ import java.util.Collection;
  */
 public interface SandboxPools {
 
-  /** Told when a pool opens or closes (for metrics). */
+  /** Told when a pool opens or closes, and of every sandbox start (for metrics). */
   interface Listener {
     void poolOpened(PoolView pool);
 
     void poolClosed(PoolView pool);
+
+    /**
+     * A start of a sandbox of {@code definition} (warm refill or cold start) ended after
+     * {@code nanos}: ready when {@code failure} is {@code null}. Starts ended by a shutdown are
+     * not reported. Called on any thread; must not block.
+     */
+    default void sandboxStarted(RuntimeDefinition definition, long nanos, Throwable failure) {}
   }
 
   /** What a pool shows of itself, for status and metrics. Reads are cheap and thread-safe. */

@@ -43,6 +43,7 @@ public final class WarmPool implements SandboxPools.PoolView {
   private final ColdStartQueue coldQueue;
   private final Vertx vertx;
   private final PoolOptions options;
+  private final SandboxPools.Listener listener;
 
   // guarded by this
   private final ArrayDeque<Sandbox> ready = new ArrayDeque<>();
@@ -54,13 +55,14 @@ public final class WarmPool implements SandboxPools.PoolView {
   private boolean closed;
 
   WarmPool(RuntimeDefinition definition, SandboxBackend backend, StartLimiter limiter,
-      ColdStartQueue coldQueue, Vertx vertx, PoolOptions options) {
+      ColdStartQueue coldQueue, Vertx vertx, PoolOptions options, SandboxPools.Listener listener) {
     this.definition = definition;
     this.backend = backend;
     this.limiter = limiter;
     this.coldQueue = coldQueue;
     this.vertx = vertx;
     this.options = options;
+    this.listener = listener;
   }
 
   @Override
@@ -244,11 +246,13 @@ public final class WarmPool implements SandboxPools.PoolView {
       // pending is given back and the pool keeps refilling.
       started = Future.failedFuture(e);
     }
+    RuntimeDefinition d = definition;
     return started.andThen(ar -> {
       if (ar.succeeded()) {
+        listener.sandboxStarted(d, System.nanoTime() - t0, null);
         landed(ar.result(), t0);
       } else {
-        failed(ar.cause());
+        failed(d, ar.cause(), System.nanoTime() - t0);
       }
     });
   }
@@ -281,7 +285,7 @@ public final class WarmPool implements SandboxPools.PoolView {
     fill();
   }
 
-  private void failed(Throwable cause) {
+  private void failed(RuntimeDefinition d, Throwable cause, long nanos) {
     Waiter waiter;
     long delayMs = 0;
     synchronized (this) {
@@ -302,6 +306,7 @@ public final class WarmPool implements SandboxPools.PoolView {
     if (wasClosed) {
       log.debug("sandbox start ended by shutdown runtime={} cause={}", definition.label(), cause.getMessage());
     } else {
+      listener.sandboxStarted(d, nanos, cause);
       log.warn("sandbox start failed runtime={} version={} failures={} cause={}",
           definition.label(), definition.version(), consecutiveFailures, cause.getMessage());
     }

@@ -36,6 +36,7 @@ class WarmPoolTest {
   private Vertx vertx;
   private final FakeBackend backend = new FakeBackend();
   private final List<String> poolEvents = new CopyOnWriteArrayList<>();
+  private final List<String> startEvents = new CopyOnWriteArrayList<>();
   private LocalSandboxPools pools;
 
   @BeforeEach
@@ -63,6 +64,11 @@ class WarmPoolTest {
           @Override
           public void poolClosed(SandboxPools.PoolView pool) {
             poolEvents.add("closed " + pool.definition().ref().name() + "#" + pool.definition().templateHash());
+          }
+
+          @Override
+          public void sandboxStarted(RuntimeDefinition d, long nanos, Throwable failure) {
+            startEvents.add("started " + d.ref().name() + (failure == null ? " ready" : " failed: " + failure.getMessage()));
           }
         });
     return pools;
@@ -353,6 +359,22 @@ class WarmPoolTest {
   }
 
   // ---- failing starts
+
+  @Test
+  void start_readyOrFailed_reportedToTheListenerOnce_shutdownNot() throws Exception {
+    RuntimeDefinition d = def("python", 0);
+    pools().sync(List.of(d));
+    acquire(d);
+    backend.completeNext();
+    acquire(d);
+    backend.failNext(new IOException("exec format error"));
+    assertThat(startEvents).containsExactly("started python ready", "started python failed: exec format error");
+
+    acquire(d); // a start in flight when the pool closes is not a failure of the runtime
+    pools.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    backend.failNext(new IOException("killed by shutdown"));
+    assertThat(startEvents).hasSize(2);
+  }
 
   @Test
   void acquire_startFails_failsWaiterWithSandboxUnreachable() {

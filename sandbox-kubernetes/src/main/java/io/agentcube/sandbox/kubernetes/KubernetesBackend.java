@@ -76,6 +76,7 @@ public final class KubernetesBackend implements SandboxBackend {
   private final KubernetesOptions options;
   private final RuntimeObjects runtimes;
   private final LeaderElection leader;
+  private final ApiCalls api;
   private final NetClient probe;
   private final List<SharedIndexInformer<Pod>> informers = new ArrayList<>();
   private final List<SandboxListener> listeners = new CopyOnWriteArrayList<>();
@@ -93,7 +94,8 @@ public final class KubernetesBackend implements SandboxBackend {
   private volatile boolean closed;
 
   private KubernetesBackend(Vertx vertx, KubernetesClient client, KubernetesOptions options,
-      RuntimeObjects runtimes) {
+      RuntimeObjects runtimes, ApiCalls api) {
+    this.api = api;
     this.vertx = vertx;
     this.client = client;
     this.options = options;
@@ -107,9 +109,9 @@ public final class KubernetesBackend implements SandboxBackend {
    * so that {@link #sandboxes()} lists every bound pod.
    */
   static Future<KubernetesBackend> create(Vertx vertx, KubernetesClient client,
-      KubernetesOptions options, RuntimeObjects runtimes) {
-    KubernetesBackend b = new KubernetesBackend(vertx, client, options, runtimes);
-    return b.blocking(() -> {
+      KubernetesOptions options, RuntimeObjects runtimes, ApiCalls api) {
+    KubernetesBackend b = new KubernetesBackend(vertx, client, options, runtimes, api);
+    return b.vertx.executeBlocking(() -> {
       ResourceEventHandler<Pod> handler = new ResourceEventHandler<>() {
         @Override
         public void onAdd(Pod pod) {
@@ -140,7 +142,7 @@ public final class KubernetesBackend implements SandboxBackend {
           .get(options.apiTimeout().toMillis() * 3, java.util.concurrent.TimeUnit.MILLISECONDS);
       b.leader.start();
       return b;
-    });
+    }, false);
   }
 
   @Override
@@ -392,7 +394,7 @@ public final class KubernetesBackend implements SandboxBackend {
             + name + " was not ready within " + Durations.format(Duration.ofMillis(timeoutMs))));
       }
     });
-    blocking(() -> client.pods().inNamespace(namespace).resource(pod).create())
+    blocking("pod_create", () -> client.pods().inNamespace(namespace).resource(pod).create())
         .onFailure(e -> {
           starting.remove(name, ready);
           ready.tryFail(new AgentCubeException(ErrorCode.SANDBOX_UNREACHABLE,
@@ -465,7 +467,7 @@ public final class KubernetesBackend implements SandboxBackend {
         .put("labels", new JsonObject().put(Labels.STATE, Labels.BOUND).put(Labels.SESSION_ID, sessionId))
         .put("annotations", annotations));
     unindex(s); // not a candidate for this replica's other claims meanwhile
-    return blocking(() -> patch(s, patch))
+    return blocking("pod_claim", () -> patch(s, patch))
         .transform(ar -> {
           if (ar.succeeded()) {
             s.bind(sessionId, createdAt, owner);
@@ -501,7 +503,7 @@ public final class KubernetesBackend implements SandboxBackend {
       // The reason first, so that the other replicas end their copy of the session with it.
       JsonObject patch = new JsonObject().put("metadata", new JsonObject()
           .put("annotations", new JsonObject().put(Labels.END_REASON, reason.tag())));
-      annotate = blocking(() -> patch(s, patch))
+      annotate = blocking("pod_patch", () -> patch(s, patch))
           .recover(e -> Future.succeededFuture());
     }
     return annotate.compose(x -> delete(s.namespace, s.podName));
@@ -530,13 +532,13 @@ public final class KubernetesBackend implements SandboxBackend {
         .withNewSource().withComponent(Labels.MANAGER).endSource()
         .withFirstTimestamp(at).withLastTimestamp(at).withCount(1)
         .build();
-    blocking(() -> client.v1().events().inNamespace(d.ref().namespace()).resource(ev).create())
+    blocking("event_create", () -> client.v1().events().inNamespace(d.ref().namespace()).resource(ev).create())
         .onFailure(e -> log.debug("event not written runtime={} cause={}", d.label(), e.getMessage()));
   }
 
   /** Deletes a pod at once (no grace: a sandbox has nothing to save); "already gone" is success. */
   Future<Void> delete(String namespace, String name) {
-    return blocking(() -> {
+    return blocking("pod_delete", () -> {
       client.pods().inNamespace(namespace).withName(name).withGracePeriod(0).delete();
       return null;
     });
@@ -563,7 +565,7 @@ public final class KubernetesBackend implements SandboxBackend {
     if (!Labels.isLabelValue(sessionId)) {
       return Future.succeededFuture();
     }
-    return blocking(() -> (options.namespaces().isEmpty()
+    return blocking("pod_list", () -> (options.namespaces().isEmpty()
         ? client.pods().inAnyNamespace().withLabel(Labels.MANAGED_BY, Labels.MANAGER)
             .withLabel(Labels.SESSION_ID, sessionId).list().getItems()
         : findIn(sessionId)))
@@ -597,7 +599,7 @@ public final class KubernetesBackend implements SandboxBackend {
     }
     JsonObject patch = new JsonObject().put("metadata", new JsonObject()
         .put("annotations", new JsonObject().put(Labels.LAST_ACTIVITY, lastActivity.toString())));
-    return blocking(() -> patch(s, patch)).mapEmpty();
+    return blocking("pod_patch", () -> patch(s, patch)).mapEmpty();
   }
 
   @Override
@@ -644,11 +646,11 @@ public final class KubernetesBackend implements SandboxBackend {
     closed = true;
     // Releasing the Lease is a blocking API call (and the client's HTTP runs on this Vert.x):
     // never on an event loop, or it waits on itself.
-    return blocking(() -> {
+    return vertx.executeBlocking(() -> {
       leader.close();
       informers.forEach(SharedIndexInformer::close);
       return null;
-    }).eventually(() -> probe.close()).mapEmpty();
+    }, false).eventually(() -> probe.close()).mapEmpty();
   }
 
   // ---- helpers
@@ -664,9 +666,14 @@ public final class KubernetesBackend implements SandboxBackend {
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch.encode());
   }
 
-  /** Runs a blocking fabric8 call on a worker thread. */
-  <T> Future<T> blocking(Callable<T> call) {
-    return vertx.executeBlocking(call, false);
+  /** Runs a blocking fabric8 call on a worker thread, timed as {@code operation} ({@link ApiCalls}). */
+  <T> Future<T> blocking(String operation, Callable<T> call) {
+    return vertx.executeBlocking(() -> api.call(operation, call), false);
+  }
+
+  @Override
+  public void observeCalls(io.agentcube.sandbox.BackendCalls calls) {
+    api.observe(calls);
   }
 
   static int code(Throwable e) {

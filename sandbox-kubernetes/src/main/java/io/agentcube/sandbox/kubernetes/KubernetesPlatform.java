@@ -67,9 +67,10 @@ public final class KubernetesPlatform {
       return new KubernetesClientBuilder().withConfig(config)
           .withHttpClientFactory(new Vertx5HttpClientFactory(vertx)).build();
     }).compose(client -> {
-      RuntimeObjects runtimes = new RuntimeObjects(client, options.namespaces());
+      ApiCalls api = new ApiCalls();
+      RuntimeObjects runtimes = new RuntimeObjects(client, options.namespaces(), api);
       return Future.fromCompletionStage(runtimes.start())
-          .compose(v -> KubernetesBackend.create(vertx, client, options, runtimes))
+          .compose(v -> KubernetesBackend.create(vertx, client, options, runtimes, api))
           .andThen(ar -> {
             if (ar.succeeded()) {
               runtimes.leader(ar.result()::isLeader); // the leader records versions and status
@@ -104,7 +105,7 @@ public final class KubernetesPlatform {
    */
   public Future<String> sharedSigningKey(String secretName, Supplier<String> generate) {
     String ns = options.leaseNamespace();
-    return backend.blocking(() -> {
+    return backend.blocking("signing_key", () -> {
       Secret existing = client.secrets().inNamespace(ns).withName(secretName).get();
       if (existing != null) {
         return pem(existing);

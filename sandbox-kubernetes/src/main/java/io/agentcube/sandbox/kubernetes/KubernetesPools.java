@@ -173,10 +173,13 @@ public final class KubernetesPools implements SandboxPools {
           options.retryAfter()));
     }
     java.time.Instant boundAt = clock.instant();
-    return backend.create(pool.definition(), sessionId, boundAt, owner)
+    RuntimeDefinition d = pool.definition();
+    long started = System.nanoTime();
+    return backend.create(d, sessionId, boundAt, owner)
         .<Acquired>map(s -> new Acquired(s, LaunchType.COLD, System.nanoTime() - t0, boundAt))
         .andThen(ar -> {
           coldWaiting.decrementAndGet();
+          reportStart(d, started, ar.cause());
           pool.lastStartError = ar.failed() ? ar.cause().getMessage() : null;
         });
   }
@@ -261,11 +264,13 @@ public final class KubernetesPools implements SandboxPools {
     RuntimeDefinition d = pool.definition();
     // The name is known once the pod is built; it counts as unseen until the watch shows it.
     String[] name = new String[1];
+    long started = System.nanoTime();
     backend.create(d, null, null, n -> {
       name[0] = n;
       pool.unseen.add(n);
     }).onComplete(ar -> {
       creating.decrementAndGet();
+      reportStart(d, started, ar.cause());
       if (name[0] != null) {
         pool.unseen.remove(name[0]);
       }
@@ -283,6 +288,13 @@ public final class KubernetesPools implements SandboxPools {
       }
       reconcileSoon();
     });
+  }
+
+  /** Tells the listener how a start ended; not when it was ended by this replica's shutdown. */
+  private void reportStart(RuntimeDefinition d, long startedNanos, Throwable failure) {
+    if (!closed) {
+      listener.sandboxStarted(d, System.nanoTime() - startedNanos, failure);
+    }
   }
 
   @Override

@@ -71,11 +71,13 @@ final class RuntimeObjects implements RuntimeSource, AutoCloseable {
   private final List<SharedIndexInformer<ControllerRevision>> revisions = new ArrayList<>();
   private final AtomicBoolean dirty = new AtomicBoolean(true);
   private final KubernetesClient client;
+  private final ApiCalls api;
   /** Whether this replica leads (set by the platform once the election runs). */
   private volatile BooleanSupplier leader = () -> false;
 
-  RuntimeObjects(KubernetesClient client, List<String> namespaces) {
+  RuntimeObjects(KubernetesClient client, List<String> namespaces, ApiCalls api) {
     this.client = client;
+    this.api = api;
     ResourceEventHandler<HasMetadata> marker = new ResourceEventHandler<>() {
       @Override
       public void onAdd(HasMetadata obj) {
@@ -223,8 +225,8 @@ final class RuntimeObjects implements RuntimeSource, AutoCloseable {
             .unmarshal(DefinitionCodec.encode(d).encode(), Map.class)))
         .build();
     try {
-      ControllerRevision created = client.apps().controllerRevisions()
-          .inNamespace(d.ref().namespace()).resource(rev).create();
+      ControllerRevision created = api.unchecked("revision_create", () -> client.apps()
+          .controllerRevisions().inNamespace(d.ref().namespace()).resource(rev).create());
       log.info("runtime version recorded runtime={} version=v{} hash={}", d.label(), next, d.templateHash());
       return created;
     } catch (KubernetesClientException e) {
@@ -312,9 +314,10 @@ final class RuntimeObjects implements RuntimeSource, AutoCloseable {
       try {
         var op = o instanceof AgentRuntime ? client.resources(AgentRuntime.class)
             : client.resources(CodeInterpreter.class);
-        op.inNamespace(o.getMetadata().getNamespace()).withName(o.getMetadata().getName())
-            .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
-                "{\"status\":" + client.getKubernetesSerialization().asJson(next) + "}");
+        api.unchecked("status_patch", () -> op.inNamespace(o.getMetadata().getNamespace())
+            .withName(o.getMetadata().getName()).subresource("status")
+            .patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":" + client.getKubernetesSerialization().asJson(next) + "}"));
       } catch (KubernetesClientException ex) {
         log.warn("runtime status not written runtime={} cause={}", e.getKey(), ex.getMessage());
       }

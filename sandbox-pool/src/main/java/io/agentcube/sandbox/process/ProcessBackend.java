@@ -8,6 +8,7 @@ import io.agentcube.runtime.Durations;
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.runtime.TargetPort;
+import io.agentcube.sandbox.BackendCalls;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxBackend;
 import io.agentcube.sandbox.SandboxListener;
@@ -106,6 +107,8 @@ public final class ProcessBackend implements SandboxBackend {
   private volatile RuntimeDefinition hostDefinition;
   /** Set by a {@link #close} that kept the sandboxes: they are the next run's business then. */
   private volatile boolean released;
+  /** Told of the sandbox host's admin calls (metrics). */
+  private volatile BackendCalls calls = BackendCalls.NONE;
 
   private ProcessBackend(Vertx vertx, ProcessBackendOptions options) {
     this.vertx = vertx;
@@ -186,7 +189,8 @@ public final class ProcessBackend implements SandboxBackend {
       }
     }
     boolean network = options.host().network().test(d);
-    return host.running().compose(instance -> host.create(instance, id, env, network)
+    return host.running().compose(instance -> calls.time("host_create",
+            () -> host.create(instance, id, env, network))
         .map(v -> {
           HostedSandbox s = new HostedSandbox(id, d, instance);
           hosted.put(id, s);
@@ -265,6 +269,11 @@ public final class ProcessBackend implements SandboxBackend {
       }
     }
     return problems;
+  }
+
+  @Override
+  public void observeCalls(BackendCalls calls) {
+    this.calls = calls;
   }
 
   @Override
@@ -508,7 +517,7 @@ public final class ProcessBackend implements SandboxBackend {
       if (!h.end()) {
         return h.stopped != null ? h.stopped : Future.succeededFuture();
       }
-      h.stopped = host.delete(h.host, h.id()).andThen(x -> hosted.remove(h.id()));
+      h.stopped = calls.time("host_delete", () -> host.delete(h.host, h.id())).andThen(x -> hosted.remove(h.id()));
       return h.stopped;
     }
     ProcessSandbox sandbox = (ProcessSandbox) s;
