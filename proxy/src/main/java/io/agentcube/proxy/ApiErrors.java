@@ -43,7 +43,8 @@ public final class ApiErrors {
           "the sandbox could not be reached: " + t.getMessage());
     }
     log.error("unexpected failure", t);
-    return new AgentCubeException(ErrorCode.INTERNAL, "internal error: " + t, t);
+    // The cause is in the log; the client learns nothing of the proxy's insides.
+    return new AgentCubeException(ErrorCode.INTERNAL, "internal error", t);
   }
 
   public static Buffer body(AgentCubeException e) {

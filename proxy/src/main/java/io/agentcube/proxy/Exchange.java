@@ -27,6 +27,10 @@ final class Exchange extends RequestMeter {
   UpstreamAffinity.Pin pin;
   /** Halves of the upstream exchange completed normally: request sent, response received. */
   int upstreamHalvesDone;
+  /** The request body is still being streamed to the sandbox. */
+  boolean uploading;
+  /** The sandbox's response head has arrived (an answer may come before the upload ends). */
+  boolean answered;
   /** Where an execution forwarded to a code interpreter is recorded; null for other requests. */
   private final ProxyMetrics execution;
   private boolean tunnel;

@@ -136,12 +136,16 @@ final class Forwarder {
     if (chunked) {
       upstream.setChunked(true);
     }
+    exchange.uploading = true;
     stream(req, upstream).onComplete(ar -> {
-      if (ar.failed()) {
-        upstream.reset();
-      } else {
+      exchange.uploading = false;
+      if (ar.succeeded()) {
         halfDone(exchange);
+      } else if (!exchange.answered) {
+        upstream.reset();
       }
+      // else: the sandbox answered before the body was all sent (an early 413, say) and stopped
+      // reading; its answer is being delivered, and respond() closes the client connection after it.
     });
   }
 
@@ -171,12 +175,24 @@ final class Forwarder {
       return;
     }
     int status = answer.statusCode();
+    if (status < 100 || status > 599) {
+      failed(exchange, AgentCubeException.stackless(ErrorCode.SANDBOX_PROTOCOL_ERROR,
+          "the sandbox answered with an invalid status code " + status), upstream);
+      return;
+    }
+    exchange.answered = true;
+    // An answer before the whole request body was sent: the rest of the body is not read, so
+    // the client connection cannot carry another request.
+    boolean early = exchange.uploading;
     resp.setStatusCode(status);
     if (answer.statusMessage() != null) {
       resp.setStatusMessage(answer.statusMessage());
     }
     HopHeaders.copyResponse(answer.headers(), resp.headers());
     resp.headers().set(SESSION_HEADER, exchange.session.id());
+    if (early) {
+      resp.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
     if (req.method() == HttpMethod.HEAD || status == 204 || status == 304) {
       resp.end();
       answer.end().onSuccess(v -> halfDone(exchange));
@@ -184,7 +200,7 @@ final class Forwarder {
     }
     boolean unknownLength = !resp.headers().contains(HttpHeaders.CONTENT_LENGTH);
     // No chunking in HTTP/1.0: there the body ends where the connection does.
-    boolean close = unknownLength && req.version() == HttpVersion.HTTP_1_0;
+    boolean close = unknownLength && req.version() == HttpVersion.HTTP_1_0 || early;
     if (unknownLength && !close) {
       resp.setChunked(true);
     }
@@ -253,6 +269,27 @@ final class Forwarder {
     });
   }
 
+  /**
+   * Whether {@code failure} says the sandbox broke HTTP (Netty's decoder refused its answer: not
+   * HTTP, a head over the limits, a malformed header) rather than being unreachable or slow.
+   */
+  static boolean protocolError(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof AgentCubeException e) {
+        return e.code() == ErrorCode.SANDBOX_PROTOCOL_ERROR;
+      }
+      if (t instanceof io.netty.handler.codec.DecoderException
+          || t instanceof io.netty.handler.codec.TooLongFrameException
+          || t instanceof IllegalArgumentException) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
+
   /** A failure before the response head: an error for the client, and the session told if the sandbox died. */
   private void failed(Exchange exchange, Throwable failure, HttpClientRequest upstream) {
     if (upstream != null) {
@@ -275,6 +312,10 @@ final class Forwarder {
       error = AgentCubeException.stackless(ErrorCode.SANDBOX_TIMEOUT, "the sandbox sent nothing for "
           + upstreamIdleTimeoutNanos / 1_000_000 + " ms");
       metrics.upstreamError("timeout");
+    } else if (protocolError(failure)) {
+      error = failure instanceof AgentCubeException e ? e : AgentCubeException.stackless(
+          ErrorCode.SANDBOX_PROTOCOL_ERROR, "the sandbox's answer is not valid HTTP/1.1");
+      metrics.upstreamError("protocol_error");
     } else {
       error = ApiErrors.classify(failure);
       metrics.upstreamError(error.code() == ErrorCode.SANDBOX_TIMEOUT ? "timeout" : "unreachable");

@@ -24,6 +24,8 @@ public enum ErrorCode {
   SESSION_LIMIT(429),
   INTERNAL(500),
   SANDBOX_UNREACHABLE(502),
+  /** The sandbox answered with something that is not valid HTTP/1.1 (garbage, a status outside 100-599, an oversized head). */
+  SANDBOX_PROTOCOL_ERROR(502),
   NOT_READY(503),
   POOL_EXHAUSTED(503),
   /** The service that checks tokens (the Kubernetes API server, a JWKS URL) cannot be reached. */
