@@ -10,6 +10,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Connection affinity to sandboxes: a client connection keeps the upstream connection its last
@@ -48,6 +49,8 @@ final class UpstreamAffinity {
   private final int maxPinned;
   private final long connectTimeoutMs;
   private final ConcurrentMap<HttpConnection, Pin> pins = new ConcurrentHashMap<>();
+  /** Pins reserved: at most maxPinned; taken before a pin enters the map, given back on removal. */
+  private final AtomicInteger pinned = new AtomicInteger();
 
   UpstreamAffinity(HttpClientAgent client, int maxPinned, long connectTimeoutMs) {
     this.client = client;
@@ -75,20 +78,12 @@ final class UpstreamAffinity {
       exchange.pin = pin;
       return pin.upstream.request(options);
     }
-    if (pins.size() >= maxPinned) {
+    Pin fresh = reserve(downstream, address);
+    if (fresh == null) {
       return null;
     }
-    Pin fresh = new Pin(downstream, address);
-    pins.put(downstream, fresh);
     fresh.busy = true;
     exchange.pin = fresh;
-    downstream.closeHandler(v -> {
-      fresh.downstreamClosed = true;
-      pins.remove(downstream, fresh);
-      if (fresh.upstream != null) {
-        fresh.upstream.close();
-      }
-    });
     HttpConnectOptions connect = new HttpConnectOptions()
         .setServer(address)
         .setHost(address.host())
@@ -96,15 +91,44 @@ final class UpstreamAffinity {
         .setConnectTimeout(connectTimeoutMs);
     return client.connect(connect).compose(upstream -> {
       fresh.upstream = upstream;
-      upstream.closeHandler(v -> pins.remove(downstream, fresh));
+      upstream.closeHandler(v -> unpin(fresh));
       if (fresh.downstreamClosed) {
         upstream.close(); // the client left while we connected
       }
       return upstream.request(options);
     }, failure -> {
-      pins.remove(downstream, fresh);
+      unpin(fresh);
       return Future.failedFuture(failure);
     });
+  }
+
+  /**
+   * A new pin for {@code downstream}, or null when {@code maxPinned} are taken. The count is
+   * reserved before the map is touched: client connections on several event loops pin at once,
+   * and a size check before a put would let them all in.
+   */
+  Pin reserve(HttpConnection downstream, SocketAddress address) {
+    if (pinned.incrementAndGet() > maxPinned) {
+      pinned.decrementAndGet();
+      return null;
+    }
+    Pin fresh = new Pin(downstream, address);
+    pins.put(downstream, fresh);
+    downstream.closeHandler(v -> {
+      fresh.downstreamClosed = true;
+      unpin(fresh);
+      if (fresh.upstream != null) {
+        fresh.upstream.close();
+      }
+    });
+    return fresh;
+  }
+
+  /** Removes {@code pin} and gives back its count, once however many of its ends close. */
+  private void unpin(Pin pin) {
+    if (pins.remove(pin.downstream, pin)) {
+      pinned.decrementAndGet();
+    }
   }
 
   /** The exchange holding {@code pin} is done with it and the connection is reusable. */

@@ -52,14 +52,15 @@ public final class RuntimeFiles implements RuntimeSource {
     boolean changed = false;
     for (Path dir : dirs) {
       if (!Files.isDirectory(dir)) {
-        errors.add(dir + ": not a directory");
+        errors.add(dir + ": not a directory" + keepLastGood(dir, next));
         continue;
       }
       List<Path> list;
       try (Stream<Path> s = Files.list(dir)) {
         list = s.filter(RuntimeFiles::isRuntimeFile).sorted().toList();
       } catch (IOException e) {
-        errors.add(dir + ": " + e.getMessage());
+        // E.g. no file descriptor left: that is no reason to remove every runtime of the directory.
+        errors.add(dir + ": " + e.getMessage() + keepLastGood(dir, next));
         continue;
       }
       for (Path file : list) {
@@ -128,6 +129,22 @@ public final class RuntimeFiles implements RuntimeSource {
       }
     }
     return new Loaded(runtimes, endpoints, errors, changed);
+  }
+
+  /**
+   * A directory that cannot be read keeps the files it had: a reload that fails (the directory
+   * unmounted for a moment, no file descriptor left) never removes runtimes. Removing a runtime
+   * takes removing its file, not its directory.
+   */
+  private String keepLastGood(Path dir, Map<Path, FileState> next) {
+    boolean kept = false;
+    for (Map.Entry<Path, FileState> e : files.entrySet()) {
+      if (e.getKey().startsWith(dir)) {
+        next.put(e.getKey(), e.getValue());
+        kept = true;
+      }
+    }
+    return kept ? " (still serving its files' last good contents)" : "";
   }
 
   private static boolean isRuntimeFile(Path p) {

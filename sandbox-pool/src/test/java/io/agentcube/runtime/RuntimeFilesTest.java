@@ -82,6 +82,33 @@ class RuntimeFilesTest {
     assertThat(loaded.errors()).containsExactly(missing + ": not a directory");
   }
 
+  /**
+   * Issue 11: under a file-descriptor flood the directory could not be listed, the reload saw no
+   * files and removed every runtime (they came back later as new versions).
+   */
+  @Test
+  void reload_directoryUnreadable_keepsItsRuntimesUnchangedThenSeesItAgain() throws IOException {
+    Path runtimes = Files.createDirectory(dir.resolve("runtimes"));
+    Files.writeString(runtimes.resolve("a.yaml"), interpreter("alpha", ""));
+    RuntimeFiles files = new RuntimeFiles(List.of(runtimes), d -> List.of());
+    RuntimeDefinition first = files.load().runtimes().get(0);
+
+    Path away = dir.resolve("elsewhere");
+    Files.move(runtimes, away);
+    RuntimeSource.Loaded failed = files.load();
+
+    assertThat(failed.runtimes()).containsExactly(first);
+    assertThat(failed.changed()).as("nothing to apply").isFalse();
+    assertThat(failed.errors()).singleElement().asString()
+        .contains(runtimes.toString()).contains("still serving its files' last good contents");
+
+    Files.move(away, runtimes);
+    RuntimeSource.Loaded back = files.load();
+    assertThat(back.runtimes()).containsExactly(first);
+    assertThat(back.errors()).isEmpty();
+    assertThat(back.changed()).isFalse();
+  }
+
   @Test
   void load_shippedRuntimes_loadWithoutErrors() {
     Path shipped = Path.of("..", "conf", "runtimes");

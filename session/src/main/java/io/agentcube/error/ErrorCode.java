@@ -23,6 +23,8 @@ public enum ErrorCode {
   SERVER_OVERLOADED(429),
   SESSION_LIMIT(429),
   INTERNAL(500),
+  /** A request in a transfer coding the proxy does not implement (only chunked is). */
+  NOT_IMPLEMENTED(501),
   SANDBOX_UNREACHABLE(502),
   /** The sandbox answered with something that is not valid HTTP/1.1 (garbage, a status outside 100-599, an oversized head). */
   SANDBOX_PROTOCOL_ERROR(502),

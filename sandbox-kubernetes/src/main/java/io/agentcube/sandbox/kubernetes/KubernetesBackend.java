@@ -10,6 +10,7 @@ import io.agentcube.sandbox.SandboxBackend;
 import io.agentcube.sandbox.SandboxClaimConflict;
 import io.agentcube.sandbox.SandboxListener;
 import io.agentcube.sandbox.SandboxRecord;
+import io.agentcube.sandbox.StopRetry;
 import io.agentcube.session.EndReason;
 import io.agentcube.session.ExpiryAuthority;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -195,15 +196,13 @@ public final class KubernetesBackend implements SandboxBackend {
             : pod.getStatus().getMessage() != null ? pod.getStatus().getMessage() : pod.getStatus().getPhase();
         waiter.tryFail(new AgentCubeException(ErrorCode.SANDBOX_UNREACHABLE, "pod " + s.namespace + "/"
             + s.podName + " failed before it was ready (" + why + ")"));
-      } else if (!s.stopping) {
+      } else if (s.beginStop()) {
         // restartPolicy Never: a failed pod never serves again, and nothing else would delete it
         // (stop() skips a gone sandbox; a warm one is only dropped from the pool), so it would
         // stay in the API server for good. Deleted here, once per replica that sees it fail (a
         // second delete is a 404, which is success). A failed start is deleted by create().
         // Pinned by LifecycleContract.sandboxKilledFromOutside_* on LifecycleKubeIT.
-        s.stopping = true;
-        delete(s.namespace, s.podName).onFailure(e -> log.warn("failed pod not deleted pod={}/{} cause={}",
-            s.namespace, s.podName, apiMessage(e)));
+        deleteUntilDone(s.namespace, s.podName).onComplete(s.stopped);
       }
     } else if (s.ready) {
       Promise<KubernetesSandbox> waiter = starting.remove(s.podName);
@@ -407,11 +406,11 @@ public final class KubernetesBackend implements SandboxBackend {
           ? "SandboxStartTimeout" : "SandboxStartFailed", err.getMessage());
       createdBound.remove(name);
       KubernetesSandbox seen = byName(namespace, name);
-      if (seen != null) {
-        seen.stopping = true;
+      Future<Void> deleted = deleteUntilDone(namespace, name);
+      if (seen != null && seen.beginStop()) {
         unindex(seen);
+        deleted.onComplete(seen.stopped);
       }
-      delete(namespace, name);
       return Future.failedFuture(err);
     });
   }
@@ -493,10 +492,12 @@ public final class KubernetesBackend implements SandboxBackend {
   @Override
   public Future<Void> stop(Sandbox sandbox, EndReason reason) {
     KubernetesSandbox s = (KubernetesSandbox) sandbox;
-    if (s.stopping || s.gone) {
+    if (s.gone && !s.stopping) {
       return Future.succeededFuture();
     }
-    s.stopping = true;
+    if (!s.beginStop()) {
+      return s.stopped.future(); // the first stop's end, not before
+    }
     unindex(s);
     Future<?> annotate = Future.succeededFuture();
     if (reason != null && reason != EndReason.SANDBOX_LOST && s.bound()) {
@@ -506,7 +507,16 @@ public final class KubernetesBackend implements SandboxBackend {
       annotate = blocking("pod_patch", () -> patch(s, patch))
           .recover(e -> Future.succeededFuture());
     }
-    return annotate.compose(x -> delete(s.namespace, s.podName));
+    // A failed delete (API server unreachable, timeout) is tried again until it goes through:
+    // a pod whose session ended must not run on unnoticed.
+    annotate.onComplete(x -> deleteUntilDone(s.namespace, s.podName).onComplete(s.stopped));
+    return s.stopped.future();
+  }
+
+  /** Deletes the pod, trying again (1 s doubling to 30 s) until the API server took it. */
+  private Future<Void> deleteUntilDone(String namespace, String name) {
+    return StopRetry.untilDone(vertx, "pod " + namespace + "/" + name, () -> delete(namespace, name),
+        1_000, 30_000);
   }
 
   /** The last Event written per runtime (nanoTime), so a failing runtime makes one per 10 s. */

@@ -29,12 +29,23 @@ final class KubernetesSandbox implements Sandbox {
   /** Set when this replica decided to delete it, or it is gone: it is not reported lost then. */
   volatile boolean stopping;
   volatile boolean gone;
+  /** Completed when this replica's delete of it went through (tried until it does). */
+  final io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise();
   /** Whether listeners were told of this bound pod ({@code found}); once. */
   volatile boolean announced;
   volatile Instant sessionCreated;
   private volatile String owner;
   volatile Instant lastActivity;
   volatile String endReason;
+
+  /** Marks it stopping; true for the one caller that then deletes it. */
+  synchronized boolean beginStop() {
+    if (stopping) {
+      return false;
+    }
+    stopping = true;
+    return true;
+  }
 
   KubernetesSandbox(Pod pod, RuntimeDefinition definition) {
     this.namespace = pod.getMetadata().getNamespace();

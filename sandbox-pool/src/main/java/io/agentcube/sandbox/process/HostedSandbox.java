@@ -19,8 +19,8 @@ final class HostedSandbox implements Sandbox {
   private volatile String sessionId;
   private volatile String owner;
   private volatile boolean gone;
-  /** The stop under way or done, once {@link #end} returned true for a stop. */
-  volatile io.vertx.core.Future<Void> stopped;
+  /** Completed when it is gone: its stop finished, or it was lost with its host. */
+  final io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise();
 
   HostedSandbox(String id, RuntimeDefinition definition, SandboxHost.Instance host) {
     this.id = id;

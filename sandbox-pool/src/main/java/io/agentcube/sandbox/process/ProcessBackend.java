@@ -13,6 +13,7 @@ import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxBackend;
 import io.agentcube.sandbox.SandboxListener;
 import io.agentcube.sandbox.SandboxRecord;
+import io.agentcube.sandbox.StopRetry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -163,6 +164,7 @@ public final class ProcessBackend implements SandboxBackend {
     for (HostedSandbox s : List.copyOf(hosted.values())) {
       if (s.host == instance && s.end()) {
         hosted.remove(s.id());
+        s.stopped.tryComplete(); // nothing of it is left with its host
         for (SandboxListener l : listeners) {
           try {
             l.lost(s);
@@ -501,7 +503,7 @@ public final class ProcessBackend implements SandboxBackend {
     live.remove(sandbox.id());
     log.warn("sandbox exited by itself sandbox={} runtime={} exit={}", sandbox.id(),
         sandbox.definition().label(), sandbox.exitCode());
-    sandbox.stopped = killTree(sandbox);
+    stopUntilDone(sandbox).onComplete(sandbox.stopped);
     for (SandboxListener l : listeners) {
       try {
         l.lost(sandbox);
@@ -514,22 +516,30 @@ public final class ProcessBackend implements SandboxBackend {
   @Override
   public Future<Void> stop(Sandbox s) {
     if (s instanceof HostedSandbox h) {
-      if (!h.end()) {
-        return h.stopped != null ? h.stopped : Future.succeededFuture();
+      if (h.end()) {
+        StopRetry.untilDone(vertx, "sandbox " + h.id(),
+                () -> calls.time("host_delete", () -> host.delete(h.host, h.id())), RETRY_FIRST_MS, RETRY_MAX_MS)
+            .andThen(x -> hosted.remove(h.id()))
+            .onComplete(h.stopped);
       }
-      h.stopped = calls.time("host_delete", () -> host.delete(h.host, h.id())).andThen(x -> hosted.remove(h.id()));
-      return h.stopped;
+      return h.stopped.future();
     }
     ProcessSandbox sandbox = (ProcessSandbox) s;
-    if (sandbox.stopping.getAndSet(true)) {
-      Future<Void> stopped = sandbox.stopped;
-      return stopped != null ? stopped : Future.succeededFuture();
+    if (!sandbox.stopping.getAndSet(true)) {
+      log.debug("sandbox stopping sandbox={} pid={}", sandbox.id(), sandbox.pid());
+      // Stays in `live` until it is gone, so that close() waits for stops already under way.
+      stopUntilDone(sandbox).andThen(x -> live.remove(sandbox.id())).onComplete(sandbox.stopped);
     }
-    log.debug("sandbox stopping sandbox={} pid={}", sandbox.id(), sandbox.pid());
-    // Stays in `live` until it is gone, so that close() waits for stops already under way.
-    Future<Void> stopped = killTree(sandbox).andThen(x -> live.remove(sandbox.id()));
-    sandbox.stopped = stopped;
-    return stopped;
+    return sandbox.stopped.future();
+  }
+
+  /** Pauses between attempts of a failed stop: 0.5 s doubling to 30 s. */
+  private static final long RETRY_FIRST_MS = 500;
+  private static final long RETRY_MAX_MS = 30_000;
+
+  private Future<Void> stopUntilDone(ProcessSandbox sandbox) {
+    return StopRetry.untilDone(vertx, "sandbox " + sandbox.id(), () -> killTree(sandbox),
+        RETRY_FIRST_MS, RETRY_MAX_MS);
   }
 
   /** SIGTERM to the tree, SIGKILL after the grace period, then the directory goes. */
@@ -555,7 +565,7 @@ public final class ProcessBackend implements SandboxBackend {
           return awaitExit(tree, 5_000);
         }))
         .compose(x -> vertx.executeBlocking(() -> {
-          deleteTree(sandbox.dir());
+          removeTree(sandbox.dir()); // throws: the stop is tried again (StopRetry)
           uids.release(sandbox.uid); // every process of it is dead: the uid may serve another
           return null;
         }, false));
@@ -794,7 +804,17 @@ public final class ProcessBackend implements SandboxBackend {
     return sandbox;
   }
 
+  /** Removes {@code dir} and everything in it, or logs why not (best effort). */
   static void deleteTree(Path dir) {
+    try {
+      removeTree(dir);
+    } catch (IOException e) {
+      log.warn("could not remove sandbox directory dir={} cause={}", dir, e.getMessage());
+    }
+  }
+
+  /** Removes {@code dir} and everything in it; nothing to do when it is gone. */
+  static void removeTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }
@@ -806,8 +826,8 @@ public final class ProcessBackend implements SandboxBackend {
           throw new UncheckedIOException(e);
         }
       });
-    } catch (IOException | UncheckedIOException e) {
-      log.warn("could not remove sandbox directory dir={} cause={}", dir, e.getMessage());
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
     }
   }
 

@@ -2,7 +2,7 @@ package io.agentcube.sandbox.process;
 
 import io.agentcube.runtime.RuntimeDefinition;
 import io.agentcube.sandbox.Sandbox;
-import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,8 +30,11 @@ final class ProcessSandbox implements Sandbox {
   final AtomicBoolean stopping = new AtomicBoolean();
   /** Its own uid when jailed as root, else -1. */
   volatile int uid = -1;
-  /** Completed when stop finished (tree dead, directory removed). */
-  volatile Future<Void> stopped;
+  /**
+   * Completed when the stop finished (tree dead, directory removed). Exists from the start, so
+   * that a second stop, or one racing the first, waits for the same end.
+   */
+  final Promise<Void> stopped = Promise.promise();
 
   ProcessSandbox(SandboxMarker marker, SocketAddress[] addresses, Path dir, ProcessHandle process,
       Process child) {

@@ -380,6 +380,83 @@ class ProcessBackendIT {
     done(backend.stop(s)); // idempotent
   }
 
+  /**
+   * Issue 11: a stop that failed (there: no file descriptor left) was never tried again, and the
+   * sandbox outlived even the proxy's graceful stop. An immutable file makes the directory's
+   * removal fail the same way, until it is made mutable again.
+   */
+  @Test
+  void stop_directoryCannotBeRemoved_isRetriedUntilDoneAndStaysTrackedMeanwhile() throws Exception {
+    ProcessBackend backend = backend();
+    Sandbox s = done(backend.start(envServer()));
+    long main = pidOf(s);
+    Path pinned = workOf(s).resolve("pinned");
+    Files.writeString(pinned, "x");
+    chattr("+i", pinned);
+    try {
+      Future<Void> stop = backend.stop(s);
+
+      await("the process tree is killed").atMost(10, TimeUnit.SECONDS).until(() -> !running(main));
+      // A few failed attempts (0.5 s, 1 s, 2 s apart): the stop is not done, the sandbox not forgotten.
+      await("a stop that failed is not done, and its sandbox stays tracked")
+          .during(Duration.ofMillis(1_600)).atMost(5, TimeUnit.SECONDS)
+          .until(() -> !stop.isComplete() && backend.size() == 1 && Files.exists(dirOf(s)));
+
+      chattr("-i", pinned);
+      done(stop);
+      assertThat(Files.exists(dirOf(s))).isFalse();
+      assertThat(backend.size()).isZero();
+      assertThat(lost).as("a stop is not a loss").isEmpty();
+    } finally {
+      if (Files.exists(pinned)) {
+        chattr("-i", pinned);
+      }
+    }
+  }
+
+  private static void chattr(String flag, Path file) throws Exception {
+    Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0)
+        .as("chattr %s %s (needs root and a file system with the immutable flag, e.g. ext4): %s", flag, file, out)
+        .isTrue();
+  }
+
+  /**
+   * Issue 11: {@code stop} could return a completed future while another caller's stop of the
+   * same sandbox was still killing it. Every caller now waits for the same end.
+   */
+  @Test
+  void stop_twoCallersAtOnce_neitherReturnsBeforeTheSandboxIsGone() throws Exception {
+    ProcessBackend backend = backend();
+    List<Sandbox> sandboxes = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      sandboxes.add(done(backend.start(envServer())));
+    }
+    java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      for (Sandbox s : sandboxes) {
+        long main = pidOf(s);
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+        List<java.util.concurrent.Future<Future<Void>>> calls = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+          calls.add(two.submit(() -> {
+            together.await(10, TimeUnit.SECONDS);
+            return backend.stop(s);
+          }));
+        }
+        for (var call : calls) {
+          done(call.get(10, TimeUnit.SECONDS));
+          assertThat(running(main)).as("stopped when its stop said so").isFalse();
+          assertThat(Files.exists(dirOf(s))).as("its directory removed when its stop said so").isFalse();
+        }
+      }
+    } finally {
+      two.shutdownNow();
+    }
+    assertThat(backend.size()).isZero();
+  }
+
   @Test
   void lost_readySandboxKilledFromOutside_reportedOnceAndCleanedUp() throws Exception {
     ProcessBackend backend = backend();
