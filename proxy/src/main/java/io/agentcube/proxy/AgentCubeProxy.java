@@ -213,6 +213,7 @@ public final class AgentCubeProxy {
         .setMaxHeaderSize(config.integer("server.maxHeaderSize"))
         .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
         .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
+    connections.serverOptions(options);
     server = vertx.createHttpServer(options)
         .connectionHandler(connections)
         .invalidRequestHandler(AgentCubeProxy::invalidRequest)
@@ -227,6 +228,11 @@ public final class AgentCubeProxy {
    * to the data plane, the rest to the router, metrics around both.
    */
   private void dispatch(HttpServerRequest req, InvocationHandler invocations, Router router) {
+    AgentCubeException bad = RequestChecks.violation(req);
+    if (bad != null) {
+      refuse(req, bad);
+      return;
+    }
     String path = req.path();
     InvocationTarget target = InvocationTarget.parse(path);
     if (target != null) {
@@ -262,9 +268,13 @@ public final class AgentCubeProxy {
     if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
       code = text.contains("header") ? ErrorCode.HEADERS_TOO_LARGE : ErrorCode.BAD_REQUEST;
     }
+    refuse(req, AgentCubeException.stackless(code, text));
+  }
+
+  /** Answers a request that cannot be read safely, then closes its connection (nothing more is read). */
+  private static void refuse(HttpServerRequest req, AgentCubeException error) {
     req.response().putHeader("connection", "close");
-    ApiErrors.send(req.response(), AgentCubeException.stackless(code, text))
-        .onComplete(ar -> req.connection().close());
+    ApiErrors.send(req.response(), error).onComplete(ar -> req.connection().close());
   }
 
   /** Client connections open now (tests). */

@@ -66,6 +66,8 @@ final class ClientConnections implements Handler<HttpConnection> {
   private final long headerReadTimeoutMs;
   private final AtomicInteger open = new AtomicInteger();
   private final byte[] refusal;
+  /** The server's options once known; the strict decoder is built from them. */
+  private volatile io.vertx.core.http.HttpServerOptions serverOptions;
 
   /**
    * @param max open client connections at most
@@ -120,6 +122,11 @@ final class ClientConnections implements Handler<HttpConnection> {
     return max;
   }
 
+  /** The HTTP server's options, before it listens: {@link StrictFraming} builds its decoder from them. */
+  void serverOptions(io.vertx.core.http.HttpServerOptions options) {
+    this.serverOptions = options;
+  }
+
   /** Client connections open now. */
   int open() {
     return open.get();
@@ -136,6 +143,9 @@ final class ClientConnections implements Handler<HttpConnection> {
       log.debug("connection refused open={} max={} remote={}", n, max, channel.remoteAddress());
       pipeline.addBefore(VERTX_HANDLER, "agentcubeRefuse", new Refusal());
       return;
+    }
+    if (serverOptions != null) {
+      StrictFraming.install(pipeline, serverOptions);
     }
     if (headerReadTimeoutMs > 0) {
       HeadTimer timer = new HeadTimer();
