@@ -11,6 +11,7 @@ import io.agentcube.sandbox.SandboxPools;
 import io.agentcube.sandbox.SandboxPools.PoolView;
 import io.agentcube.session.EndReason;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,6 +24,8 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
@@ -84,12 +87,23 @@ public final class ProxyMetrics implements SandboxPools.Listener, AutoCloseable 
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
+    // Two of ProcessorMetrics' names break Prometheus' conventions (promtool check metrics flags
+    // them): process_cpu_time_ns_total (an abbreviated unit; exported below in seconds as the
+    // conventional process_cpu_seconds_total) and system_cpu_count (a _count suffix on a gauge).
+    registry.config().meterFilter(MeterFilter.deny(id ->
+        id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ClassLoaderMetrics().bindTo(registry);
     new JvmInfoMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
+    if (ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      FunctionCounter.builder("process.cpu", os, o -> o.getProcessCpuTime() / 1e9)
+          .baseUnit("seconds").description("CPU time used by the proxy's process")
+          .register(registry);
+    }
     new UptimeMetrics().bindTo(registry);
     new FileDescriptorMetrics().bindTo(registry);
     for (Route r : Route.values()) {

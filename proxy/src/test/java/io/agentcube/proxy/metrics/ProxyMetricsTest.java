@@ -108,6 +108,14 @@ class ProxyMetricsTest {
         "jvm_classes_loaded_classes ", "jvm_info{");
   }
 
+  /** Pins the two ProcessorMetrics names that promtool check metrics rejected, and their fix. */
+  @Test
+  void processorBinder_conventionalNames_cpuSecondsNoAbbreviatedUnitNoCountGauge() {
+    String text = registry.scrape();
+    assertThat(text).contains("process_cpu_seconds_total ")
+        .doesNotContain("process_cpu_time_ns_total").doesNotContain("system_cpu_count");
+  }
+
   @Test
   void sessionStartFailed_byErrorCode_countsLowerCaseReason() {
     metrics.sessionStartFailed(AgentCubeException.stackless(ErrorCode.POOL_EXHAUSTED, "full"));
