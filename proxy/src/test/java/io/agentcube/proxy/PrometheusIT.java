@@ -249,8 +249,8 @@ class PrometheusIT {
 
     assertThat(f.send("DELETE", "/v1/sessions/" + sessionId(cold), null, null).statusCode())
         .isBetween(200, 204);
-    // Idle past the echo runtime's sessionTimeout of 1 minute: the reaper ends the warm session
-    // (and the code interpreter's, whose default timeout is shorter than this too).
+    // Idle past the echo runtime's sessionTimeout (1m) and the code interpreter's (the default,
+    // 15m): the reaper ends both sessions.
     f.advance(Duration.ofMinutes(20));
     assertThat(json(f.get(ProxyFixture.invoke("echo", "/"), warmId), 404).getString("code"))
         .isEqualTo("SESSION_NOT_FOUND");
@@ -469,6 +469,33 @@ class PrometheusIT {
     } catch (Exception e) {
       throw new AssertionError(e);
     }
+  }
+
+  // ---- the ServiceMonitor ----
+
+  /** Pins the ServiceMonitor to k8s/deploy/service.yaml: its labels, namespace and port name. */
+  @Test
+  void serviceMonitor_selectsTheProxyServiceByItsLabelsAndNamedPort() throws Exception {
+    YAMLMapper yaml = YAMLMapper.builder().build();
+    JsonNode service = yaml.readTree(Files.readString(REPO.resolve("k8s/deploy/service.yaml")));
+    JsonNode monitor = yaml.readTree(Files.readString(MONITORING.resolve("service-monitor.yaml")));
+    assertThat(monitor.path("kind").asString()).isEqualTo("ServiceMonitor");
+    String namespace = service.path("metadata").path("namespace").asString();
+    assertThat(monitor.path("metadata").path("namespace").asString()).isEqualTo(namespace);
+    List<String> namespaces = new ArrayList<>();
+    monitor.path("spec").path("namespaceSelector").path("matchNames").forEach(n -> namespaces.add(n.asString()));
+    assertThat(namespaces).containsExactly(namespace);
+    JsonNode selector = monitor.path("spec").path("selector").path("matchLabels");
+    assertThat(selector.propertyNames()).isNotEmpty().allSatisfy(k ->
+        assertThat(service.path("metadata").path("labels").path(k).asString()).as(k)
+            .isEqualTo(selector.path(k).asString()));
+    List<String> ports = new ArrayList<>();
+    service.path("spec").path("ports").forEach(p -> ports.add(p.path("name").asString()));
+    JsonNode endpoint = monitor.path("spec").path("endpoints").get(0);
+    assertThat(ports).contains(endpoint.path("port").asString());
+    assertThat(endpoint.path("path").asString()).isEqualTo("/metrics");
+    // The job label Prometheus gives its targets is the Service name; AgentCubeProxyDown uses it.
+    assertThat(service.path("metadata").path("name").asString()).isEqualTo(JOB);
   }
 
   // ---- the alerts ----
