@@ -78,7 +78,15 @@ int main(int argc, char **argv) {
       if (strncmp(a, LIMITS[k].flag, len) == 0) {
         uint64_t v = number(a + len, a);
         struct rlimit rl = {(rlim_t)v, (rlim_t)v};
-        if (setrlimit(LIMITS[k].resource, &rl) != 0) die("cannot set limit", a);
+        struct rlimit now;
+        if (setrlimit(LIMITS[k].resource, &rl) != 0) {
+          // Above this process's own hard limit (a proxy started under a lower ulimit; a user
+          // namespace cannot raise it): the sandbox gets that hard limit, which is lower still.
+          if (errno != EPERM || getrlimit(LIMITS[k].resource, &now) != 0 || now.rlim_max >= rl.rlim_max)
+            die("cannot set limit", a);
+          rl.rlim_cur = rl.rlim_max = now.rlim_max;
+          if (setrlimit(LIMITS[k].resource, &rl) != 0) die("cannot set limit", a);
+        }
         break;
       }
     }

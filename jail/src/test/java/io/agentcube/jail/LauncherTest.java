@@ -51,6 +51,21 @@ class LauncherTest {
         .containsPattern("Max address space\\s+4294967296\\s+4294967296");
   }
 
+  /**
+   * A proxy started under {@code ulimit -n 1024} (FloodIT) could start no sandbox: their limit of
+   * 4096 is above its own hard limit, which only CAP_SYS_RESOURCE may raise (this machine's root
+   * lacks it). The sandbox gets the lower hard limit instead of no start.
+   */
+  @Test
+  void limitAboveOwnHardLimit_getsTheHardLimit() throws Exception {
+    Process p = new ProcessBuilder("prlimit", "--nofile=512:512", exe, "--nofile=4096", "--",
+        "/bin/cat", "/proc/self/limits").redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(out).containsPattern("Max open files\\s+(512|4096)\\s+(512|4096)");
+  }
+
   @Test
   void asRoot_switchesToTheUidWithNoGroupsAndNoCapabilities() throws Exception {
     assertThat(System.getProperty("user.name")).as("this test needs root (as .ci/run has)")

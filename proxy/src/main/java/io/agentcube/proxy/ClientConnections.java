@@ -62,6 +62,13 @@ final class ClientConnections implements Handler<HttpConnection> {
   private static final String DECODER = "httpDecoder"; // Vert.x's name for its request decoder
   private static final String VERTX_HANDLER = "handler";
 
+  /**
+   * Connections over the cap held open to be told {@code 503} (until their first head or the
+   * header-read timeout); more than that are closed at once, so a flood costs at most this many
+   * descriptors of {@code server.fdReserve} beyond the cap.
+   */
+  static final int REFUSALS_HELD = 64;
+
   private final int max;
   private final long headerReadTimeoutMs;
   private final AtomicInteger open = new AtomicInteger();
@@ -139,6 +146,13 @@ final class ClientConnections implements Handler<HttpConnection> {
     int n = open.incrementAndGet();
     channel.closeFuture().addListener(f -> open.decrementAndGet());
     ChannelPipeline pipeline = channel.pipeline();
+    if (n > max + REFUSALS_HELD) {
+      // A flood: holding each one to answer it 503 would spend the descriptors the cap keeps
+      // for everything else. Closed at once, unanswered.
+      log.debug("connection closed at once open={} max={} remote={}", n, max, channel.remoteAddress());
+      channel.close();
+      return;
+    }
     if (n > max) {
       log.debug("connection refused open={} max={} remote={}", n, max, channel.remoteAddress());
       pipeline.addBefore(VERTX_HANDLER, "agentcubeRefuse", new Refusal());
