@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.impl.VertxHttpRequestDecoder;
@@ -34,7 +35,9 @@ import java.util.List;
  *       {@code 400 BAD_REQUEST} before the connection closes, when its response has not started
  *       (Vert.x would close without a word); and {@code Connection: close} among other tokens
  *       ({@code close, x-trace}) closes the connection after the response as a lone
- *       {@code close} does (Vert.x compares the whole value).
+ *       {@code close} does (Vert.x compares the whole value); and a request line with a
+ *       version other than {@code HTTP/1.1} or {@code HTTP/1.0} gets a JSON 400 (Vert.x sends
+ *       a bare 501).
  * </ul>
  *
  * <p>Hand-written because Vert.x has no option for either. It names a Vert.x internal class
@@ -75,29 +78,51 @@ final class StrictFraming {
     private static final byte[] BAD_CHUNK = rawError(AgentCubeException.stackless(ErrorCode.BAD_REQUEST,
         "invalid chunked framing in the request body"));
 
+    private static final byte[] BAD_VERSION = rawError(AgentCubeException.stackless(ErrorCode.BAD_REQUEST,
+        "unsupported HTTP version: HTTP/1.1 and HTTP/1.0 are served"));
+
+    private boolean refused;
     /** Request heads read and final response heads written on this connection. */
     private long requests;
     private long responses;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (refused) {
+        ReferenceCountUtil.release(msg); // the connection is closing: nothing more is read
+        return;
+      }
       if (msg instanceof HttpRequest r) {
         requests++;
+        if (r.decoderResult().isSuccess() && r.protocolVersion() != HttpVersion.HTTP_1_1
+            && r.protocolVersion() != HttpVersion.HTTP_1_0) {
+          // e.g. "http/1.1" (versions are case-sensitive) or "HTTP/1.2": Vert.x would answer a
+          // bare 501 of its own.
+          ReferenceCountUtil.release(r);
+          refuse(ctx, BAD_VERSION);
+          return;
+        }
         closeAmongOtherTokens(r);
       }
       if (msg instanceof HttpContent c && c.decoderResult().isFailure()) {
         ReferenceCountUtil.release(c);
         if (responses < requests) {
-          // Raw bytes, written from below the response encoder (which takes response objects only).
-          ChannelHandlerContext below = ctx.pipeline().context(DECODER);
-          (below != null ? below : ctx).writeAndFlush(Unpooled.wrappedBuffer(BAD_CHUNK))
-              .addListener(ChannelFutureListener.CLOSE);
+          refuse(ctx, BAD_CHUNK);
         } else {
           ctx.close(); // a response is under way: nothing can be said in it any more
         }
         return;
       }
       ctx.fireChannelRead(msg);
+    }
+
+    /** Writes a whole error response and closes; what the client sends meanwhile is dropped. */
+    private void refuse(ChannelHandlerContext ctx, byte[] response) {
+      refused = true;
+      // Raw bytes, written from below the response encoder (which takes response objects only).
+      ChannelHandlerContext below = ctx.pipeline().context(DECODER);
+      (below != null ? below : ctx).writeAndFlush(Unpooled.wrappedBuffer(response))
+          .addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
