@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running proxy: wires backend, pools, sessions, forwarding and the HTTP API together, in one
  * place, in the order they depend on each other. {@link #start} returns once the listener is bound
- * and the runtimes are loaded; {@link #close} stops accepting, ends every session, stops every
+ * and the runtimes are loaded; {@link #drain} lets in-flight work finish while refusing new
+ * sessions ({@link Drain}); {@link #close} stops accepting, ends every session, stops every
  * sandbox and closes Vert.x.
  */
 public final class AgentCubeProxy {
@@ -54,6 +55,7 @@ public final class AgentCubeProxy {
   private RuntimeLoader loader;
   private final AtomicBoolean ready = new AtomicBoolean();
   private final AtomicBoolean closing = new AtomicBoolean();
+  private final Drain drain;
   private final boolean requestMetrics;
   private PicodTokens tokens;
   private Authenticator auth;
@@ -80,6 +82,7 @@ public final class AgentCubeProxy {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.metrics = new ProxyMetrics(registry); // JVM and process binders included
     this.requestMetrics = config.bool("metrics.requests");
+    this.drain = new Drain(vertx, config.duration("shutdown.drainGrace"), config.duration("shutdown.drainTimeout"));
   }
 
   /** Starts a proxy with the system clock and Caffeine's system scheduler. */
@@ -181,6 +184,9 @@ public final class AgentCubeProxy {
         .mount(router, config.integer("server.maxControlBodySize"));
     router.get("/health/live").handler(rc -> ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(rc -> {
+      if (drain.phase() != Drain.Phase.RUNNING) {
+        throw AgentCubeException.stackless(ErrorCode.SHUTTING_DOWN, "not ready: draining before a stop");
+      }
       if (!ready.get() || closing.get()) {
         throw new AgentCubeException(ErrorCode.NOT_READY, "not ready: starting or shutting down");
       }
@@ -325,6 +331,19 @@ public final class AgentCubeProxy {
   /** Runs pending session expiry now (tests with a fake ticker). */
   public void reap() {
     sessions.reap();
+  }
+
+  /**
+   * The graceful drain before {@link #close} ({@link Drain}): readiness false and new sessions
+   * refused at once, the listener open for {@code shutdown.drainGrace}, then closed while in-flight
+   * requests, streams, WebSockets and cold starts finish, for at most {@code shutdown.drainTimeout}.
+   * Idempotent; the future never fails.
+   */
+  public Future<Void> drain() {
+    if (server == null || sessions == null || closing.get()) {
+      return Future.succeededFuture();
+    }
+    return drain.start(server, connections, sessions);
   }
 
   /** Stops accepting, ends every session, stops every sandbox, closes Vert.x. Idempotent. */

@@ -9,12 +9,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -22,6 +25,8 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpConnection;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -50,6 +55,15 @@ import org.slf4j.LoggerFactory;
  * Bytes of a pipelined head that arrived with the previous request are covered from the next byte
  * on; an otherwise silent connection is the idle timeout's ({@code server.clientIdleTimeout}).
  *
+ * <p><b>Drain</b> ({@link #drain}): from then on every final response head written on an HTTP
+ * connection carries {@code Connection: close}, and the connection is shut down after that response
+ * (Vert.x's {@link HttpConnection#shutdown graceful connection shutdown}: closed once the response in
+ * progress has ended, or at the drain's deadline). Keep-alive clients thus learn to reconnect
+ * elsewhere with their next response, and no idle connection is closed under a request that is
+ * on its way; the idle ones left are the listener's shutdown's ({@link Drain}). A small outbound
+ * handler just before Vert.x's own sets the header, on connections open when the drain begins and
+ * on every connection accepted after.
+ *
  * <p>The cap leaves file descriptors for everything else ({@link #cap}): runtime reloads, sandbox
  * starts and stops, upstream connections.
  *
@@ -61,6 +75,7 @@ final class ClientConnections implements Handler<HttpConnection> {
   private static final Logger log = LoggerFactory.getLogger(ClientConnections.class);
   private static final String DECODER = "httpDecoder"; // Vert.x's name for its request decoder
   private static final String VERTX_HANDLER = "handler";
+  private static final String ENCODER = "httpEncoder"; // Vert.x's response encoder
 
   /**
    * Connections over the cap held open to be told {@code 503} (until their first head or the
@@ -72,6 +87,10 @@ final class ClientConnections implements Handler<HttpConnection> {
   private final int max;
   private final long headerReadTimeoutMs;
   private final AtomicInteger open = new AtomicInteger();
+  /** Accepted (not refused) connections, for the drain; removed when their channel closes. */
+  private final Set<HttpConnection> accepted = ConcurrentHashMap.newKeySet();
+  /** {@link System#nanoTime} by which draining connections must be closed; 0 while not draining. */
+  private volatile long drainDeadline;
   private final byte[] refusal;
   /** The server's options once known; the strict decoder is built from them. */
   private volatile io.vertx.core.http.HttpServerOptions serverOptions;
@@ -165,6 +184,74 @@ final class ClientConnections implements Handler<HttpConnection> {
       HeadTimer timer = new HeadTimer();
       pipeline.addBefore(DECODER, "agentcubeHeadStart", timer.start);
       pipeline.addAfter(DECODER, "agentcubeHeadEnd", timer.end);
+    }
+    accepted.add(connection);
+    channel.closeFuture().addListener(f -> accepted.remove(connection));
+    // Read after the add: either this sees the drain, or the drain's sweep sees this connection.
+    long deadline = drainDeadline;
+    if (deadline != 0) {
+      closeAfterResponse(channel, connection, deadline);
+    }
+  }
+
+  /**
+   * Starts the drain (see the class comment): every HTTP connection, open now or accepted later,
+   * answers its next response with {@code Connection: close} and is closed after it, at the latest
+   * {@code timeoutMs} from now. Idempotent: the first deadline holds.
+   */
+  void drain(long timeoutMs) {
+    synchronized (this) {
+      if (drainDeadline != 0) {
+        return;
+      }
+      drainDeadline = Math.max(1, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs));
+    }
+    long deadline = drainDeadline;
+    for (HttpConnection c : accepted) {
+      Channel channel = ((io.vertx.core.net.impl.ConnectionBase) c).channel();
+      channel.eventLoop().execute(() -> closeAfterResponse(channel, c, deadline));
+    }
+  }
+
+  /** On the channel's event loop: marks an HTTP connection for the drain (once). */
+  private static void closeAfterResponse(Channel channel, HttpConnection connection, long deadline) {
+    ChannelPipeline pipeline = channel.pipeline();
+    if (!channel.isActive() || pipeline.get(ENCODER) == null || pipeline.get(VERTX_HANDLER) == null
+        || pipeline.get(CloseAfterResponse.NAME) != null) {
+      return; // closed, a tunnel now (no longer HTTP), or marked already
+    }
+    pipeline.addBefore(VERTX_HANDLER, CloseAfterResponse.NAME, new CloseAfterResponse(connection, deadline));
+  }
+
+  /**
+   * Sets {@code Connection: close} on every final response head Vert.x writes, and has Vert.x shut
+   * the connection down after the first: it closes once no response is in progress (a request
+   * pipelined behind it is dropped, as the header announced), or at the deadline.
+   */
+  private static final class CloseAfterResponse extends ChannelOutboundHandlerAdapter {
+    static final String NAME = "agentcubeDrain";
+    private final HttpConnection connection;
+    private final long deadline;
+    private boolean shutdown;
+
+    CloseAfterResponse(HttpConnection connection, long deadline) {
+      this.connection = connection;
+      this.deadline = deadline;
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      // 1xx heads (100 Continue, 101 Switching Protocols) are not the final response.
+      if (msg instanceof HttpResponse head && head.status().code() >= 200) {
+        head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        if (!shutdown) {
+          shutdown = true;
+          long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+          // After this write: Vert.x's shutdown then waits for the response in progress to end.
+          ctx.executor().execute(() -> connection.shutdown(ms, TimeUnit.MILLISECONDS));
+        }
+      }
+      ctx.write(msg, promise);
     }
   }
 

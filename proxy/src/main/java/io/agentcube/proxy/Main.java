@@ -13,6 +13,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Exit codes: 0 after a normal stop (SIGTERM, SIGINT), 1 when start-up fails, 2 for a bad
  * configuration (the message names the key).
+ *
+ * <p>A stop runs in the shutdown hook: the drain ({@code shutdown.drainGrace} +
+ * {@code shutdown.drainTimeout}, docs/operations.md "Drain and upgrades"), then the sandbox stop
+ * ({@code shutdown.timeout}).
  */
 public final class Main {
 
@@ -51,13 +55,37 @@ public final class Main {
       return;
     }
     long stopSeconds = config.duration("shutdown.timeout").toSeconds();
+    // The drain bounds itself (grace + timeout); the margin is for a drain that cannot end.
+    long drainMs = config.duration("shutdown.drainGrace").plus(config.duration("shutdown.drainTimeout"))
+        .toMillis() + 5_000;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        proxy.drain().toCompletionStage().toCompletableFuture().get(drainMs, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        System.err.println("agentcube-proxy: drain incomplete: " + e);
+      }
       try {
         proxy.close().toCompletionStage().toCompletableFuture().get(stopSeconds, TimeUnit.SECONDS);
       } catch (Exception e) {
         System.err.println("agentcube-proxy: shutdown incomplete: " + e);
       }
     }, "agentcube-shutdown"));
+    exitZeroOnSignals();
+  }
+
+  /**
+   * SIGTERM and SIGINT are a normal stop: exit code 0 once the shutdown hook is done, where the
+   * JVM's own handlers would exit with 128 + the signal's number (143, 130).
+   */
+  private static void exitZeroOnSignals() {
+    for (String name : List.of("TERM", "INT")) {
+      try {
+        sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> System.exit(0));
+      } catch (IllegalArgumentException e) {
+        // -Xrs, or a signal the VM uses itself: the JVM's handler stays (exit 128 + signal).
+        System.err.println("agentcube-proxy: SIG" + name + " keeps the JVM's handler: " + e.getMessage());
+      }
+    }
   }
 
   private static Path configFile(List<String> args) {

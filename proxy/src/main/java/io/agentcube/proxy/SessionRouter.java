@@ -73,6 +73,8 @@ public final class SessionRouter implements SandboxListener {
   private final Map<String, Instant> flushed = new ConcurrentHashMap<>();
   /** Sandboxes whose session another process ended (and stops); an entry lives for one end. */
   private final java.util.Set<String> stoppedElsewhere = ConcurrentHashMap.newKeySet();
+  /** Set by {@link #refuseNewSessions}: why {@link #open} fails from then on; null while open. */
+  private volatile AgentCubeException refusal;
 
   public SessionRouter(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
       SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics, PicodTokens tokens) {
@@ -126,6 +128,10 @@ public final class SessionRouter implements SandboxListener {
    * subject creating it, or {@code null}), recorded with the sandbox's binding.
    */
   public Future<Session<Sandbox>> open(RuntimeDefinition definition, String owner) {
+    AgentCubeException refused = refusal;
+    if (refused != null) {
+      return Future.failedFuture(refused);
+    }
     try {
       store.reserve();
     } catch (AgentCubeException e) {
@@ -174,6 +180,14 @@ public final class SessionRouter implements SandboxListener {
       }
     });
     return promise.future();
+  }
+
+  /**
+   * From now on {@link #open} fails with {@code reason} at once (a draining proxy); sessions that
+   * exist, and opens already under way, are not affected.
+   */
+  public void refuseNewSessions(AgentCubeException reason) {
+    refusal = reason;
   }
 
   /** {@code Authorization} for a forward to a {@code picod} sandbox of {@code session}. */

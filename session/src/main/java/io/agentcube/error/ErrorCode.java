@@ -33,6 +33,8 @@ public enum ErrorCode {
   /** The service that checks tokens (the Kubernetes API server, a JWKS URL) cannot be reached. */
   AUTH_UNAVAILABLE(503),
   TOO_MANY_CONNECTIONS(503),
+  /** The proxy is draining before it stops: no new sessions here (sent with {@code Retry-After}). */
+  SHUTTING_DOWN(503),
   SANDBOX_TIMEOUT(504),
   COLD_START_TIMEOUT(504);
 

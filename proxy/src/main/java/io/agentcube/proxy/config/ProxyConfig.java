@@ -91,7 +91,9 @@ public final class ProxyConfig {
       ConfigKey.string("auth.requiredRole", ""),
       ConfigKey.string("auth.picod.privateKeyFile", ""),
       ConfigKey.duration("auth.picod.tokenTtl", "1h", 60_000, 7 * 24 * 3_600_000L),
-      ConfigKey.duration("shutdown.timeout", "30s", 0, 3_600_000));
+      ConfigKey.duration("shutdown.timeout", "30s", 0, 3_600_000),
+      ConfigKey.duration("shutdown.drainGrace", "5s", 0, 3_600_000),
+      ConfigKey.duration("shutdown.drainTimeout", "30s", 0, 3_600_000));
 
   private final Map<String, Object> values;
 
