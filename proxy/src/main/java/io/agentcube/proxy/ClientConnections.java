@@ -213,6 +213,19 @@ final class ClientConnections implements Handler<HttpConnection> {
     }
   }
 
+  /** Closes every accepted connection now (the drain's timeout). @return how many were open */
+  int closeAll() {
+    int n = 0;
+    for (HttpConnection c : accepted) {
+      Channel channel = ((io.vertx.core.net.impl.ConnectionBase) c).channel();
+      if (channel.isOpen()) {
+        n++;
+        channel.close();
+      }
+    }
+    return n;
+  }
+
   /** On the channel's event loop: marks an HTTP connection for the drain (once). */
   private static void closeAfterResponse(Channel channel, HttpConnection connection, long deadline) {
     ChannelPipeline pipeline = channel.pipeline();

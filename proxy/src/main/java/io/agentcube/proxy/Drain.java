@@ -44,6 +44,7 @@ final class Drain {
 
   /** Retry-After of refused new sessions: another replica can take them at once. */
   static final Duration RETRY_AFTER = Duration.ofSeconds(1);
+  private static final long BACKSTOP_MS = 1_000;
 
   private final Vertx vertx;
   private final Duration grace;
@@ -79,20 +80,22 @@ final class Drain {
     long started = System.nanoTime();
     phase = Phase.DRAINING;
     sessions.refuseNewSessions(refusal());
-    connections.drain(grace.plus(timeout).toMillis());
+    connections.drain(grace.plus(timeout).toMillis() + BACKSTOP_MS);
     log.info("drain started grace={}ms timeout={}ms connections={} sessionsInFlight={}",
         grace.toMillis(), timeout.toMillis(), connections.open(),
         sessions.list(s -> s.inFlight() > 0).size());
     Promise<Void> drained = Promise.promise();
     Runnable shutdown = () -> {
       log.info("drain: listener closing after grace, connections={}", connections.open());
+      // The timeout is ours, so that what it cuts is counted; Vert.x's own comes a moment later
+      // as a backstop.
       long deadline = vertx.setTimer(Math.max(1, timeout.toMillis()), id -> {
-        int left = connections.open();
+        int left = connections.closeAll();
         if (left > 0) {
           log.warn("drain timeout: closing connections still open count={}", left);
         }
       });
-      server.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS).onComplete(ar -> {
+      server.shutdown(timeout.toMillis() + BACKSTOP_MS, TimeUnit.MILLISECONDS).onComplete(ar -> {
         vertx.cancelTimer(deadline);
         phase = Phase.DRAINED;
         log.info("drain finished durationMs={} connectionsLeft={}",
