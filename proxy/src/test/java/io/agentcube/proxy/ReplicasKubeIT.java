@@ -133,7 +133,11 @@ class ReplicasKubeIT {
   }
 
   private static AgentCubeProxy replica(String identity) throws Exception {
-    ProxyConfig config = ProxyConfig.builder()
+    return replica(identity, Map.of());
+  }
+
+  private static AgentCubeProxy replica(String identity, Map<String, Object> overrides) throws Exception {
+    ProxyConfig.Builder builder = ProxyConfig.builder()
         .set("server.port", 0)
         .set("server.eventLoops", 2)
         .set("backend", "kubernetes")
@@ -147,8 +151,9 @@ class ReplicasKubeIT {
         .set("kubernetes.reconcileInterval", "500ms")
         .set("sessions.activityFlushInterval", "300ms")
         .set("runtimes.reloadInterval", "300ms")
-        .set("pool.startTimeout", "30s")
-        .build();
+        .set("pool.startTimeout", "30s");
+    overrides.forEach(builder::set);
+    ProxyConfig config = builder.build();
     AgentCubeProxy p = AgentCubeProxy.start(config, Ticker.systemTicker(), Scheduler.systemScheduler())
         .toCompletionStage().toCompletableFuture().get(90, TimeUnit.SECONDS);
     replicas.add(p);
@@ -451,5 +456,41 @@ class ReplicasKubeIT {
     await().atMost(Duration.ofSeconds(20)).until(() -> admin.v1().events().inNamespace(NS).list().getItems()
         .stream().anyMatch(e -> "broken".equals(e.getInvolvedObject().getName())
             && "SandboxStartFailed".equals(e.getReason())));
+  }
+
+  /**
+   * Issue 11's drain on the Kubernetes backend: a draining replica refuses new sessions, serves
+   * its existing ones until its listener closes, lets the request in flight finish, and deletes
+   * no pod when it stops: the other replica serves the session from the same pod.
+   */
+  @Test
+  @Order(11)
+  void replicaDrain_inFlightRequestFinishes_newSessionsRefused_theOtherServesTheSessionFromItsPod() throws Exception {
+    AgentCubeProxy other = replicas.get(0); // a replica still running after the earlier stops
+    AgentCubeProxy c = replica("replica-c", Map.of("shutdown.drainGrace", "2s", "shutdown.drainTimeout", "20s"));
+    String id = sessionOf(invoke(c, "echo", null));
+    String pod = podOfSession(id).getMetadata().getName();
+    CompletableFuture<HttpResponse<String>> slow = http.sendAsync(HttpRequest.newBuilder(URI.create(
+            "http://127.0.0.1:" + c.port() + "/v1/namespaces/" + NS + "/agent-runtimes/echo/invocations/slow?seconds=2"))
+        .header(SESSION, id).timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+    await().atMost(Duration.ofSeconds(10)).until(() ->
+        new JsonObject(get(c, "/v1/sessions/" + id).body()).getInteger("inFlight") == 1);
+
+    CompletableFuture<Void> drained = c.drain().toCompletionStage().toCompletableFuture();
+
+    assertThat(get(c, "/health/ready").statusCode()).isEqualTo(503);
+    HttpResponse<String> refused = invoke(c, "echo", null);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+    assertThat(new JsonObject(refused.body()).getString("code")).isEqualTo("SHUTTING_DOWN");
+    assertThat(refused.headers().firstValue("retry-after")).isPresent();
+    assertThat(invoke(c, "echo", id).statusCode()).as("its existing sessions are still served").isEqualTo(200);
+    HttpResponse<String> slowAnswer = slow.get(30, TimeUnit.SECONDS);
+    assertThat(slowAnswer.statusCode()).as(slowAnswer.body()).isEqualTo(200);
+    drained.get(30, TimeUnit.SECONDS);
+    stop(c);
+
+    HttpResponse<String> r = invoke(other, "echo", id);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(podOfSession(id).getMetadata().getName()).as("the same pod, not deleted by the drain").isEqualTo(pod);
   }
 }
