@@ -44,8 +44,8 @@ class DrainProcessIT {
   private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
   private static final Pattern DRAINED = Pattern.compile("drain finished durationMs=(\\d+)");
   private static final String SESSION = "x-agentcube-session-id";
-  /** The cold runtime's sandbox: the echo agent after a 3 s nap (a slow image pull, say). */
-  private static final String COLD_MARK = "time.sleep(3)";
+  /** The cold runtime's sandbox: the echo agent after a 5 s nap (a slow image pull, say). */
+  private static final String COLD_MARK = "time.sleep(5)";
 
   @TempDir
   Path tmp;
@@ -202,16 +202,17 @@ class DrainProcessIT {
     String head = rawGet(keptAlive, invoke("echo", "/kept"), loopSessions.get(0));
     assertThat(head).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
 
-    // Slow requests (2.5 s each, two per session), an SSE stream of ~3 s, a WebSocket, a cold start.
+    // Slow requests (two per session: one ends within the grace, one after the listener closed),
+    // an SSE stream of ~6 s, a WebSocket, a cold start of 5 s: the last three outlive the grace.
     List<CompletableFuture<HttpResponse<String>>> slow = new ArrayList<>();
     for (String s : slowSessions) {
-      for (int i = 0; i < 2; i++) {
-        slow.add(http.sendAsync(request(proxy, invoke("echo", "/slow?seconds=2.5"), s).build(),
+      for (String seconds : List.of("2.5", "5")) {
+        slow.add(http.sendAsync(request(proxy, invoke("echo", "/slow?seconds=" + seconds), s).build(),
             HttpResponse.BodyHandlers.ofString()));
       }
     }
     CompletableFuture<HttpResponse<java.util.stream.Stream<String>>> sse = http.sendAsync(
-        request(proxy, invoke("echo", "/sse?n=20&interval=0.15"), sseSession).build(),
+        request(proxy, invoke("echo", "/sse?n=40&interval=0.15"), sseSession).build(),
         HttpResponse.BodyHandlers.ofLines());
     ConcurrentLinkedQueue<String> wsReceived = new ConcurrentLinkedQueue<>();
     WebSocket ws = http.newWebSocketBuilder().header(SESSION, wsSession)
@@ -251,6 +252,12 @@ class DrainProcessIT {
         http.send(request(proxy, "/health/ready", null).build(), HttpResponse.BodyHandlers.ofString())
             .statusCode() == 503);
     long readyFalseMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+    // The kept-alive connection's next answer says Connection: close, and the proxy closes it.
+    String drainHead = rawGet(keptAlive, invoke("echo", "/kept"), loopSessions.get(0));
+    assertThat(drainHead).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close");
+    assertThat(readToEnd(keptAlive)).as("closed by the proxy after that response").isTrue();
+    keptAlive.close();
+
     HttpResponse<String> ready = http.send(request(proxy, "/health/ready", null).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(new JsonObject(ready.body()).getString("code")).isEqualTo("SHUTTING_DOWN");
@@ -271,12 +278,6 @@ class DrainProcessIT {
     assertThat(new JsonObject(refusedControl.body()).getString("code")).isEqualTo("SHUTTING_DOWN");
     assertThat(System.nanoTime() - sigterm).as("checked within the grace").isLessThan(grace.toNanos());
 
-    // The kept-alive connection's next answer says Connection: close, and the proxy closes it.
-    String drainHead = rawGet(keptAlive, invoke("echo", "/kept"), loopSessions.get(0));
-    assertThat(drainHead).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close");
-    assertThat(readToEnd(keptAlive)).as("closed by the proxy after that response").isTrue();
-    keptAlive.close();
-
     // Once the grace is over the listener closes; the WebSocket is still served, then ends.
     await().atMost(grace.plusSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> refusesConnections(proxy));
     long listenerClosedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
@@ -296,10 +297,14 @@ class DrainProcessIT {
         events.add(l);
       }
     });
-    assertThat(events).as("the rest of the SSE stream").hasSize(19)
-        .last().isEqualTo("data: {\"seq\": 19}");
+    long sseEndedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+    assertThat(events).as("the rest of the SSE stream").hasSize(39)
+        .last().isEqualTo("data: {\"seq\": 39}");
+    assertThat(sseEndedMs).as("the stream outlived the grace").isGreaterThan(listenerClosedMs);
     HttpResponse<String> coldAnswer = cold.get(30, TimeUnit.SECONDS);
     long coldMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - coldStarted);
+    long coldAnsweredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+    assertThat(coldAnsweredMs).as("the cold start outlived the grace").isGreaterThan(listenerClosedMs);
     assertThat(coldAnswer.statusCode()).as(coldAnswer.body()).isEqualTo(200);
     assertThat(new JsonObject(coldAnswer.body()).getString("path")).isEqualTo("/first");
     assertThat(coldAnswer.headers().firstValue(SESSION)).isPresent();
@@ -335,10 +340,10 @@ class DrainProcessIT {
             + " requestsStartedDuringDrain=%d servedOfThose=%d refusedOrClosedAfterListenerClosed=%d"
             + " wrongAnswers=%d completedDuringDrain=%d (loops + %d slow + 1 sse + 1 cold start + 1 keep-alive)"
             + " websocketServedAfterListenerClosed=1 readinessFalseAfterMs=%d listenerClosedAfterMs=%d"
-            + " coldStartAnsweredAfterMs=%d drainDurationMs=%d exitAfterMs=%d exitCode=%d%n",
+            + " sseEndedAfterMs=%d coldStartTookMs=%d drainDurationMs=%d exitAfterMs=%d exitCode=%d%n",
         loops.size(), before.size(), failedBefore.size(), after.size(),
         after.stream().filter(o -> o.failure() == null).count(), cutAfter, wrongAfter.size(),
-        completedDuringDrain, slow.size(), readyFalseMs, listenerClosedMs, coldMs, drainMs, exitMs,
+        completedDuringDrain, slow.size(), readyFalseMs, listenerClosedMs, sseEndedMs, coldMs, drainMs, exitMs,
         proxy.process().exitValue());
     assertThat(failedBefore).as("requests started before SIGTERM that failed").isEmpty();
     assertThat(wrongAfter).as("requests during the drain answered wrongly").isEmpty();
