@@ -368,6 +368,9 @@ public final class AgentCubeProxy {
           if (tokens != null) {
             tokens.close();
           }
+          if (auth != null) {
+            auth.close();
+          }
           metrics.close();
         });
     // Vert.x is closed from a thread that is not one of its own: a close future bound to an

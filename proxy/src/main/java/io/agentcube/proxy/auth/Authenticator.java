@@ -101,7 +101,7 @@ public final class Authenticator {
         yield StaticTokens.load(java.nio.file.Path.of(file));
       }
       case "jwt" -> JwtTokens.create(vertx, config);
-      case "kubernetes" -> throw new ConfigException("auth.mode: " + mode + " is not available in this build");
+      case "kubernetes" -> KubernetesTokens.create(vertx, config);
       default -> throw new ConfigException(
           "auth.mode: must be none, static, jwt or kubernetes, was '" + mode + "'");
     };
@@ -123,6 +123,9 @@ public final class Authenticator {
       throw new ConfigException("auth.mode: must be none, static, jwt or kubernetes, was '" + mode + "'");
     }
     invocationsNeedToken(config);
+    if (mode.equals("kubernetes")) {
+      KubernetesTokens.kubeconfig(config);
+    }
     String host = config.string("server.host");
     if (mode.equals("none") && !config.bool("auth.allowUnauthenticated") && !loopback(host)) {
       throw new ConfigException("auth.mode: none on server.host " + host + ", which is not a"
@@ -288,6 +291,13 @@ public final class Authenticator {
       }
     });
     return promise.future();
+  }
+
+  /** Releases the token check's resources (the TokenReview client). Called when the proxy stops. */
+  public void close() {
+    if (check != null) {
+      check.close();
+    }
   }
 
   /** Results cached now (tests). */

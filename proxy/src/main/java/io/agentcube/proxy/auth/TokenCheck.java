@@ -13,4 +13,7 @@ import io.vertx.core.Future;
 interface TokenCheck {
 
   Future<Identity> verify(String token);
+
+  /** Releases what the check holds (clients, threads). Called once, when the proxy stops. */
+  default void close() {}
 }
