@@ -433,6 +433,7 @@ class ManifestsIT {
       }
     }
     expected.put(key("", "events", NS, null), Set.of("create", "patch"));
+    expected.put(key("authentication.k8s.io", "tokenreviews", "", null), Set.of("create"));
     expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, null), Set.of("create"));
     expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, LEASE), Set.of("create", "get", "update", "patch"));
     expected.put(key("coordination.k8s.io", "leases", SYSTEM_NS, "other"), Set.of("create"));
