@@ -11,8 +11,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.agentcube.proxy.config.ConfigException;
 import io.agentcube.proxy.config.ProxyConfig;
+import io.agentcube.runtime.RuntimeKind;
 import io.agentcube.testenv.KubeTestCluster;
 import io.agentcube.testenv.Repo;
+import io.agentcube.testenv.TestKubelet;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
@@ -24,14 +26,18 @@ import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -126,7 +132,7 @@ class AuthKubernetesKubeIT {
   /** The proxy's kubeconfig with the server at {@code 127.0.0.1:port} (the relay). */
   private static Path kubeconfigVia(int port) throws Exception {
     String text = Files.readString(cluster.proxyKubeconfig()).replace(cluster.url(), "https://127.0.0.1:" + port);
-    return Files.writeString(tmp.resolve("relay.kubeconfig"), text);
+    return Files.writeString(Files.createTempFile(tmp, "relay", ".kubeconfig"), text);
   }
 
   /** The proxy's kubeconfig authenticated with {@code token} instead. */
@@ -198,7 +204,7 @@ class AuthKubernetesKubeIT {
   void audiences_onlyTokensIssuedForThem_notTheApiServersOwn_norAudienceBlindUserTokens() throws Exception {
     assertThat(json(as(withAudience, aliceForAgentcube, "GET", "/v1/sessions"), 200).getJsonArray("items")).isNotNull();
     assertUnauthenticated(as(withAudience, alice, "GET", "/v1/sessions"));
-    // The token file authenticator knows no audiences: accepted with status.audiences empty.
+    // The token file's user knows no audiences: not a token for "agentcube".
     assertUnauthenticated(as(withAudience, adminUser, "GET", "/v1/sessions"));
     // And the other way round: a token for "agentcube" is not one for the API server.
     assertUnauthenticated(as(f, aliceForAgentcube, "GET", "/v1/sessions"));
@@ -271,35 +277,63 @@ class AuthKubernetesKubeIT {
   }
 
   @Test
-  void kubernetesBackend_sameTokens_sameRules() throws Exception {
+  void kubernetesBackend_serviceAccountOwnsItsPodSession_anotherGets404_adminSeesIt() throws Exception {
+    String ns = "tr-kube";
     cluster.apply(Repo.root().resolve("k8s/crds"));
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("tr-kube").endMetadata()
+    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata()
         .build()).serverSideApply();
+    Path runtime = Files.writeString(tmp.resolve("kube-echo.yaml"),
+        TestRuntimes.pod("echo", ns, "agentcube/echo:test", "2m", "8h", 0, Map.of()));
+    cluster.apply(runtime);
     ProxyConfig config = ProxyConfig.builder().set("server.port", 0).set("server.eventLoops", 2)
         .set("backend", "kubernetes")
         .set("kubernetes.kubeconfig", cluster.proxyKubeconfig().toString())
-        .set("kubernetes.namespaces", "tr-kube")
+        .set("kubernetes.namespaces", ns)
         .set("kubernetes.identity", "tokenreview-proxy")
         .set("kubernetes.leaseNamespace", "agentcube-system")
+        .set("kubernetes.leaseDuration", "3s").set("kubernetes.renewDeadline", "2s")
+        .set("kubernetes.retryPeriod", "500ms").set("kubernetes.reconcileInterval", "500ms")
+        .set("runtimes.reloadInterval", "300ms").set("pool.startTimeout", "30s")
         .set("auth.mode", "kubernetes").set("auth.adminRole", "system:masters").build();
-    AgentCubeProxy proxy = AgentCubeProxy.start(config).toCompletionStage().toCompletableFuture()
-        .get(90, TimeUnit.SECONDS);
-    try {
-      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-      URI sessions = URI.create("http://127.0.0.1:" + proxy.port() + "/v1/sessions");
-      for (String token : List.of(alice, adminUser)) {
-        HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(sessions)
-            .timeout(java.time.Duration.ofSeconds(30)).header("Authorization", "Bearer " + token).build(),
-            HttpResponse.BodyHandlers.ofString());
-        assertThat(json(r, 200).getJsonArray("items")).isNotNull();
+    Path echo = Repo.root().resolve("conf/runtimes/echo_agent.py");
+    try (TestKubelet kubelet = TestKubelet.start(admin, new TestKubelet.Options().namespaces(Set.of(ns))
+        .command(pod -> List.of("python3", "-S", "-u", echo.toString())))) {
+      AgentCubeProxy proxy = AgentCubeProxy.start(config).toCompletionStage().toCompletableFuture()
+          .get(90, TimeUnit.SECONDS);
+      try {
+        Awaitility.await().atMost(Duration.ofSeconds(30))
+            .until(() -> proxy.backend().expiryAuthority().endsIdleSessions());
+        Awaitility.await().atMost(Duration.ofSeconds(30))
+            .until(() -> proxy.runtimes().current(RuntimeKind.AGENT_RUNTIME, ns, "echo") != null);
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        String base = "http://127.0.0.1:" + proxy.port();
+        HttpResponse<String> opened = send(http, "POST", base + "/v1/agent-runtime", alice,
+            "{\"namespace\":\"" + ns + "\",\"name\":\"echo\"}");
+        String id = json(opened, 200).getString("sessionId");
+        assertThat(json(send(http, "GET", base + "/v1/sessions/" + id, alice, null), 200).getString("owner"))
+            .isEqualTo(ALICE_USER);
+        assertThat(json(send(http, "GET", base + "/v1/sessions/" + id, bob, null), 404).getString("code"))
+            .isEqualTo("SESSION_NOT_FOUND");
+        assertThat(json(send(http, "DELETE", base + "/v1/sessions/" + id, bob, null), 404).getString("code"))
+            .isEqualTo("SESSION_NOT_FOUND");
+        assertThat(json(send(http, "GET", base + "/v1/sessions", adminUser, null), 200).getJsonArray("items")
+            .stream().map(o -> ((io.vertx.core.json.JsonObject) o).getString("sessionId")).toList()).contains(id);
+        assertUnauthenticated(send(http, "GET", base + "/v1/sessions", "garbage-token", null));
+        assertThat(json(send(http, "DELETE", base + "/v1/sessions/" + id, alice, null), 200).getString("status"))
+            .isEqualTo("deleted");
+      } finally {
+        proxy.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        admin.pods().inNamespace(ns).withGracePeriod(0).delete();
       }
-      HttpResponse<String> garbage = http.send(java.net.http.HttpRequest.newBuilder(sessions)
-          .timeout(java.time.Duration.ofSeconds(30)).header("Authorization", "Bearer garbage-token").build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertUnauthenticated(garbage);
-    } finally {
-      proxy.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }
+  }
+
+  private static HttpResponse<String> send(HttpClient http, String method, String url, String token,
+      String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        .build(), HttpResponse.BodyHandlers.ofString());
   }
 
   /**

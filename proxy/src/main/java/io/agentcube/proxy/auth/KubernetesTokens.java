@@ -39,10 +39,12 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Audiences</h2>
  * With {@code auth.kubernetes.audiences} set, the review asks for them and a token counts only if
- * the answer's {@code status.audiences} names one of them: an authenticator that ignores
- * audiences (a static token file, some webhooks) answers {@code authenticated: true} with no
- * audiences, and such a token was not issued for this proxy. Without the key, the API server's
- * own audience applies (a token meant for the API server is accepted, as the SDK's mounted token is).
+ * the answer's {@code status.audiences} names one of them, as the TokenReview API asks of clients
+ * that set audiences: a review server that ignores audiences (an old or a webhook one) answers
+ * {@code authenticated: true} with none, and such an answer does not say the token was issued for
+ * this proxy. (kube-apiserver itself refuses audience-unaware tokens, such as its token file's, for
+ * audiences other than its own.) Without the key, the API server's own audience applies: a pod's
+ * mounted token is accepted, as AgentCube's SDK sends it.
  *
  * <h2>Load on the API server</h2>
  * The {@link Authenticator} caches results ({@code auth.cache.*}), so a client's token is reviewed
