@@ -152,11 +152,15 @@ final class KubernetesTokens implements TokenCheck {
    * @throws ConfigException when none applies
    */
   static Path kubeconfig(ProxyConfig config) {
+    return kubeconfig(config, KubernetesTokenReviewer.inCluster());
+  }
+
+  static Path kubeconfig(ProxyConfig config, boolean inCluster) {
     String file = config.string("kubernetes.kubeconfig");
     if (!file.isEmpty()) {
       return Path.of(file);
     }
-    if (config.string("backend").equals("kubernetes") || KubernetesTokenReviewer.inCluster()) {
+    if (config.string("backend").equals("kubernetes") || inCluster) {
       return null;
     }
     throw new ConfigException("kubernetes.kubeconfig: required with auth.mode: kubernetes and"

@@ -207,16 +207,24 @@ class KubernetesTokensTest {
   @Test
   void kubeconfig_processBackendOutsideAPod_required() {
     ProxyConfig process = ProxyConfig.builder().set("auth.mode", "kubernetes").build();
-    if (!KubernetesTokenReviewer.inCluster()) {
-      org.assertj.core.api.Assertions.assertThatThrownBy(() -> KubernetesTokens.kubeconfig(process))
-          .isInstanceOf(ConfigException.class).hasMessageStartingWith("kubernetes.kubeconfig: required");
-      org.assertj.core.api.Assertions.assertThatThrownBy(() -> Authenticator.checkListener(process))
-          .isInstanceOf(ConfigException.class).hasMessageStartingWith("kubernetes.kubeconfig: required");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> KubernetesTokens.kubeconfig(process, false))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("kubernetes.kubeconfig: required");
+    assertThat(KubernetesTokens.kubeconfig(process, true)).as("in a pod: its service account").isNull();
+    assertThat(KubernetesTokens.kubeconfig(ProxyConfig.builder().set("auth.mode", "kubernetes")
+        .set("backend", "kubernetes").build(), false)).as("the backend's own configuration").isNull();
+    assertThat(KubernetesTokens.kubeconfig(ProxyConfig.builder().set("auth.mode", "kubernetes")
+        .set("kubernetes.kubeconfig", "/etc/k.yaml").build(), true)).hasToString("/etc/k.yaml");
+  }
+
+  @Test
+  void checkListener_kubernetesModeOnTheProcessBackendWithoutKubeconfig_failsBeforeAnythingStarts() {
+    if (KubernetesTokenReviewer.inCluster()) {
+      throw new AssertionError("this test expects to run outside a pod (KUBERNETES_SERVICE_HOST and a"
+          + " mounted service-account token make the in-cluster configuration apply)");
     }
-    assertThat(KubernetesTokens.kubeconfig(ProxyConfig.builder().set("auth.mode", "kubernetes")
-        .set("backend", "kubernetes").build())).as("the backend's own configuration").isNull();
-    assertThat(KubernetesTokens.kubeconfig(ProxyConfig.builder().set("auth.mode", "kubernetes")
-        .set("kubernetes.kubeconfig", "/etc/k.yaml").build())).hasToString("/etc/k.yaml");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Authenticator.checkListener(
+            ProxyConfig.builder().set("auth.mode", "kubernetes").build()))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("kubernetes.kubeconfig: required");
   }
 
   // ---- jwtExpiry: one test per malformed or hostile shape
