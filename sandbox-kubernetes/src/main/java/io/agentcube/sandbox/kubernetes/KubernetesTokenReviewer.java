@@ -124,8 +124,10 @@ public final class KubernetesTokenReviewer implements AutoCloseable {
       answer = client.authentication().v1().tokenReviews().create(asked);
     } catch (KubernetesClientException e) {
       int code = e.getCode() > 0 ? e.getCode() : -1;
-      String why = e.getStatus() != null && e.getStatus().getMessage() != null
-          ? e.getStatus().getMessage() : String.valueOf(e.getMessage());
+      // Without a status (no answer) fabric8's own message is "An error has occurred.": the
+      // cause says what (refused, reset, timed out).
+      String why = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage()
+          : e.getCause() != null ? e.getCause().toString() : String.valueOf(e.getMessage());
       throw new ReviewFailed(code > 0 ? "HTTP " + code + ": " + why : why, code, e);
     } catch (RuntimeException e) {
       throw new ReviewFailed(String.valueOf(e.getMessage()), -1, e);
