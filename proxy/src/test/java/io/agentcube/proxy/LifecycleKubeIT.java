@@ -29,9 +29,9 @@ import org.junit.jupiter.api.BeforeAll;
  * {@link LifecycleContract} on the Kubernetes backend against a real kube-apiserver (k8s/testenv),
  * started once for the class. Each scenario gets a namespace of its own with its runtimes as
  * {@code AgentRuntime} objects, and one proxy replica ({@code backend: kubernetes}, authenticated
- * as the proxy's ServiceAccount with only {@code k8s/rbac.yaml}) that watches that namespace and
- * leads before the scenario starts. A {@link TestKubelet} runs each pod as a local process on its
- * own loopback address, the program chosen by the pod's image.
+ * as the proxy's ServiceAccount with only the RBAC of {@code k8s/overlays/cluster}) that watches
+ * that namespace and leads before the scenario starts. A {@link TestKubelet} runs each pod as a
+ * local process on its own loopback address, the program chosen by the pod's image.
  */
 class LifecycleKubeIT extends LifecycleContract {
 
@@ -52,7 +52,7 @@ class LifecycleKubeIT extends LifecycleContract {
     admin = cluster.adminClient(vertx);
     cluster.apply(Repo.root().resolve("k8s/crds"));
     createNamespace("agentcube-system");
-    cluster.applyRbac(Repo.root().resolve("k8s/rbac.yaml"));
+    cluster.applyProxyRbac();
     kubelet = TestKubelet.start(admin, new TestKubelet.Options()
         .namespaces(Set.of()) // every namespace: each scenario has its own
         .command(pod -> command(pod.getSpec().getContainers().get(0).getImage())));

@@ -473,11 +473,11 @@ class PrometheusIT {
 
   // ---- the ServiceMonitor ----
 
-  /** Pins the ServiceMonitor to k8s/deploy/service.yaml: its labels, namespace and port name. */
+  /** Pins the ServiceMonitor to k8s/base/service.yaml: its labels, namespace and port name. */
   @Test
   void serviceMonitor_selectsTheProxyServiceByItsLabelsAndNamedPort() throws Exception {
     YAMLMapper yaml = YAMLMapper.builder().build();
-    JsonNode service = yaml.readTree(Files.readString(REPO.resolve("k8s/deploy/service.yaml")));
+    JsonNode service = yaml.readTree(Files.readString(REPO.resolve("k8s/base/service.yaml")));
     JsonNode monitor = yaml.readTree(Files.readString(MONITORING.resolve("service-monitor.yaml")));
     assertThat(monitor.path("kind").asString()).isEqualTo("ServiceMonitor");
     String namespace = service.path("metadata").path("namespace").asString();

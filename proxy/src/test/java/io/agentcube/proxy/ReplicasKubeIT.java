@@ -37,9 +37,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Two proxy replicas on the Kubernetes backend against a real kube-apiserver (k8s/testenv), each
- * authenticated as the proxy's service account with only the RBAC of {@code k8s/rbac.yaml}, and a
- * test kubelet that runs every sandbox pod as a local echo agent on its own loopback address, so
- * requests really flow proxy → "pod".
+ * authenticated as the proxy's service account with only the RBAC of
+ * {@code k8s/overlays/cluster}, and a test kubelet that runs every sandbox pod as a local echo
+ * agent on its own loopback address, so requests really flow proxy → "pod".
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReplicasKubeIT {
@@ -68,7 +68,7 @@ class ReplicasKubeIT {
       admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata()
           .build()).serverSideApply();
     }
-    cluster.applyRbac(Repo.root().resolve("k8s/rbac.yaml"));
+    cluster.applyProxyRbac();
     kubelet = TestKubelet.start(admin, new TestKubelet.Options()
         .namespaces(Set.of(NS))
         .command(pod -> {

@@ -213,6 +213,28 @@ public final class KubeTestCluster implements AutoCloseable {
   }
 
   /**
+   * The proxy's RBAC as {@code k8s/overlays/cluster} installs it, relative to the repository root:
+   * the ServiceAccount, the Role of its own namespace and the TokenReview grant
+   * ({@code k8s/base/rbac.yaml}), and the ClusterRole for every namespace.
+   */
+  public static final List<String> PROXY_RBAC =
+      List.of("k8s/base/rbac.yaml", "k8s/overlays/cluster/rbac.yaml");
+
+  /**
+   * {@link #applyRbac(Path) Applies} {@link #PROXY_RBAC} and waits until every binding of it is in
+   * effect: what {@value #PROXY_USER} may do on a cluster installed from
+   * {@code k8s/overlays/cluster}, and nothing more.
+   */
+  public List<HasMetadata> applyProxyRbac() {
+    List<HasMetadata> applied = new ArrayList<>();
+    for (String file : PROXY_RBAC) {
+      applied.addAll(apply(Repo.root().resolve(file)));
+    }
+    rbac.awaitEffective(applied);
+    return applied;
+  }
+
+  /**
    * Stops kube-apiserver and etcd (stop.sh, at most 40 s) and deletes the state directory.
    * Clients from this cluster are closed first. Idempotent.
    */

@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -21,6 +20,8 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -33,9 +34,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -58,12 +56,14 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The manifests of {@code k8s/} against a real kube-apiserver: kustomize renders them, the server
- * accepts them (dry run and apply, with the machine's kubectl, as the README says), the printer
- * columns show a runtime's status, and the proxy's ServiceAccount can make exactly the calls
- * {@code k8s/rbac.yaml} grants (each rule tried for real, every verb checked by access review)
- * and nothing else. A verb dropped from or added to rbac.yaml fails here; a call of the backend
- * that rbac.yaml does not allow fails the backend's own tests, which run as the same user.
+ * The manifests of {@code k8s/} against a real kube-apiserver: the server accepts every overlay
+ * (dry run and apply, with the machine's kubectl, as docs/kubernetes.md says) and the Ingress
+ * example, the printer columns show a runtime's status, and the proxy's ServiceAccount can make
+ * exactly the calls its RBAC grants (base/rbac.yaml plus overlays/cluster/rbac.yaml: each rule
+ * tried for real, every verb checked by access review) and nothing else; overlays/namespaced
+ * grants the same in its own namespace only. A verb dropped from or added to the RBAC fails here;
+ * a call of the backend that it does not allow fails the backend's own tests, which run as the
+ * same user. What the overlays render without a server is {@link KustomizeTest}'s.
  *
  * <p>Runs in profile {@code kube}; needs {@code kubectl} on the PATH (or {@code $KUBECTL}).
  */
@@ -71,15 +71,19 @@ import org.junit.jupiter.api.io.TempDir;
 class ManifestsIT {
 
   private static final Path K8S = Repo.root().resolve("k8s");
-  private static final Path RBAC = K8S.resolve("rbac.yaml");
+  /** The overlay the access reviews and the applies below install. */
+  private static final Path CLUSTER = K8S.resolve("overlays/cluster");
+  private static final Path NAMESPACED = K8S.resolve("overlays/namespaced");
+  /** overlays/namespaced's namespace: the proxy, its runtimes and their pods. */
+  private static final String OWN_NS = "agentcube";
   private static final String SYSTEM_NS = "agentcube-system";
   private static final String NS = "default";
   private static final String LEASE = "agentcube-proxy-leader";
   private static final String KEY_SECRET = "agentcube-proxy-picod-key";
   private static final String GROUP = "runtime.agentcube.volcano.sh";
   private static final Duration WAIT = Duration.ofSeconds(30);
-  /** The proxy's drain: in-flight work gets up to 30 s (design.md §5). */
-  private static final int DRAIN_SECONDS = 30;
+  /** The proxy's stop: drain grace, drain wait, shutdown.timeout (docs/kubernetes.md). */
+  private static final long STOP_SECONDS = 60;
 
   private static final ResourceDefinitionContext CODE_INTERPRETERS =
       new ResourceDefinitionContext.Builder()
@@ -108,7 +112,8 @@ class ManifestsIT {
     // run creates nothing, so a namespaced object of k8s/ cannot be dry-run into a namespace that
     // the same run would create: the namespace exists first, as after any install.
     requireOk(kubectl.run("apply", "--server-side", "-f", K8S.resolve("crds").toString(),
-        "-f", K8S.resolve("deploy/namespace.yaml").toString()));
+        "-f", K8S.resolve("base/namespace.yaml").toString()));
+    requireOk(kubectl.run("create", "namespace", OWN_NS));
     requireOk(kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
         "-f", K8S.resolve("crds").toString()));
   }
@@ -124,57 +129,49 @@ class ManifestsIT {
   }
 
   @Test
-  void kustomize_k8s_rendersEveryCrdRbacAndTheDeployment() throws Exception {
-    Kubectl.Result rendered = kubectl.run("kustomize", K8S.toString());
-
-    assertThat(rendered.exit()).as(rendered.toString()).isZero();
-    Set<String> objects = new TreeSet<>();
-    for (HasMetadata item : admin.load(new ByteArrayInputStream(
-        rendered.stdout().getBytes(StandardCharsets.UTF_8))).items()) {
-      String ns = item.getMetadata().getNamespace();
-      objects.add(item.getKind() + " " + (ns == null ? "" : ns + "/") + item.getMetadata().getName());
-    }
-    Set<String> expected = new TreeSet<>(List.of(
-        "Namespace agentcube-system",
-        "ServiceAccount agentcube-system/agentcube-proxy",
-        "ClusterRole agentcube-proxy",
-        "ClusterRoleBinding agentcube-proxy",
-        "Role agentcube-system/agentcube-proxy",
-        "RoleBinding agentcube-system/agentcube-proxy",
-        "Deployment agentcube-system/agentcube-proxy",
-        "Service agentcube-system/agentcube-proxy"));
-    // Every CRD file, so a new kind cannot be left out of the kustomization.
-    try (Stream<Path> crds = Files.list(K8S.resolve("crds"))) {
-      crds.map(p -> p.getFileName().toString())
-          .filter(f -> f.endsWith(".yaml"))
-          .forEach(f -> expected.add("CustomResourceDefinition " + f.substring(0, f.length() - 5)));
-    }
-    assertThat(objects).isEqualTo(expected);
-  }
-
-  @Test
   @Order(1) // first: only the CRDs and the namespace exist, as on a fresh install
-  void applyDryRunServer_k8s_acceptedAndNothingCreated() {
-    // The check (client-side apply), then the README's (server-side apply), both dry.
-    for (List<String> apply : List.of(
-        List.of("apply", "--dry-run=server", "-k", K8S.toString()),
-        List.of("apply", "--server-side", "--dry-run=server", "-k", K8S.toString()))) {
-      Kubectl.Result result = kubectl.run(apply.toArray(String[]::new));
+  void applyDryRunServer_everyOverlay_acceptedAndNothingCreated() {
+    List<String> common = List.of("deployment.apps/agentcube-proxy", "service/agentcube-proxy",
+        "poddisruptionbudget.policy/agentcube-proxy", "serviceaccount/agentcube-proxy",
+        "role.rbac.authorization.k8s.io/agentcube-proxy",
+        "rolebinding.rbac.authorization.k8s.io/agentcube-proxy",
+        "clusterrole.rbac.authorization.k8s.io/agentcube-proxy-tokenreview",
+        "clusterrolebinding.rbac.authorization.k8s.io/agentcube-proxy-tokenreview");
+    Map<Path, List<String>> overlays = Map.of(
+        CLUSTER, Stream.concat(common.stream(), Stream.of(
+            "clusterrole.rbac.authorization.k8s.io/agentcube-proxy",
+            "clusterrolebinding.rbac.authorization.k8s.io/agentcube-proxy")).toList(),
+        NAMESPACED, Stream.concat(common.stream(), Stream.of(
+            "role.rbac.authorization.k8s.io/agentcube-proxy-runtimes",
+            "rolebinding.rbac.authorization.k8s.io/agentcube-proxy-runtimes")).toList());
+    for (Map.Entry<Path, List<String>> overlay : overlays.entrySet()) {
+      String dir = overlay.getKey().toString();
+      // Client-side apply, then docs/kubernetes.md's server-side apply, both dry.
+      for (List<String> apply : List.of(
+          List.of("apply", "--dry-run=server", "-k", dir),
+          List.of("apply", "--server-side", "--dry-run=server", "-k", dir))) {
+        Kubectl.Result result = kubectl.run(apply.toArray(String[]::new));
 
-      assertThat(result.exit()).as(apply + "\n" + result).isZero();
-      assertThat(result.output()).as(apply + "\n" + result).doesNotContainIgnoringCase("error");
-      // Each object of k8s/, as the server would create it (client-side apply says "created",
-      // server-side "serverside-applied").
-      for (String object : List.of("deployment.apps/agentcube-proxy", "service/agentcube-proxy",
-          "serviceaccount/agentcube-proxy", "clusterrole.rbac.authorization.k8s.io/agentcube-proxy",
-          "clusterrolebinding.rbac.authorization.k8s.io/agentcube-proxy",
-          "role.rbac.authorization.k8s.io/agentcube-proxy",
-          "rolebinding.rbac.authorization.k8s.io/agentcube-proxy")) {
-        assertThat(result.stdout()).as(apply + "\n" + result).containsPattern(
-            "(?m)^" + Pattern.quote(object) + " (created|serverside-applied) \\(server dry run\\)$");
+        assertThat(result.exit()).as(apply + "\n" + result).isZero();
+        assertThat(result.output()).as(apply + "\n" + result).doesNotContainIgnoringCase("error");
+        // Each object of the overlay, as the server would create it (client-side apply says
+        // "created", server-side "serverside-applied").
+        for (String object : overlay.getValue()) {
+          assertThat(result.stdout()).as(apply + "\n" + result).containsPattern("(?m)^"
+              + Pattern.quote(object) + " (created|serverside-applied) \\(server dry run\\)$");
+        }
       }
     }
+    // The Ingress example (no Gateway API CRDs here, so not the HTTPRoute: KustomizeTest reads it).
+    Kubectl.Result ingress = kubectl.run("apply", "--dry-run=server",
+        "-f", K8S.resolve("examples/ingress/ingress.yaml").toString());
+    assertThat(ingress.exit()).as(ingress.toString()).isZero();
+    assertThat(ingress.stdout()).as(ingress.toString())
+        .contains("ingress.networking.k8s.io/agentcube-proxy created (server dry run)");
+
     assertThat(admin.apps().deployments().inNamespace(SYSTEM_NS).withName("agentcube-proxy").get())
+        .isNull();
+    assertThat(admin.apps().deployments().inNamespace(OWN_NS).withName("agentcube-proxy").get())
         .isNull();
     assertThat(admin.rbac().clusterRoles().withName("agentcube-proxy").get()).isNull();
   }
@@ -182,8 +179,8 @@ class ManifestsIT {
   @Test
   @Order(2)
   void applyServerSide_k8sThenExamples_printerColumnsShowStatus() {
-    // The README's sequence, verbatim but for the kubeconfig.
-    Kubectl.Result install = kubectl.run("apply", "--server-side", "-k", K8S.toString());
+    // docs/kubernetes.md's sequence, verbatim but for the kubeconfig.
+    Kubectl.Result install = kubectl.run("apply", "--server-side", "-k", CLUSTER.toString());
     assertThat(install.exit()).as(install.toString()).isZero();
     assertThat(install.output()).as(install.toString()).doesNotContainIgnoringCase("error");
     Kubectl.Result established = kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
@@ -237,8 +234,8 @@ class ManifestsIT {
 
   @Test
   @Order(3)
-  void applyServerSide_k8s_deploymentWiredToServiceAccountAndService() {
-    Kubectl.Result install = kubectl.run("apply", "--server-side", "-k", K8S.toString());
+  void applyServerSide_cluster_deploymentWiredToServiceAccountAndService() {
+    Kubectl.Result install = kubectl.run("apply", "--server-side", "-k", CLUSTER.toString());
     assertThat(install.exit()).as(install.toString()).isZero();
 
     Deployment deployment = admin.apps().deployments().inNamespace(SYSTEM_NS)
@@ -252,8 +249,8 @@ class ManifestsIT {
     assertThat(pod.getSpec().getServiceAccountName()).isEqualTo("agentcube-proxy");
     assertThat(admin.serviceAccounts().inNamespace(SYSTEM_NS).withName("agentcube-proxy").get())
         .isNotNull();
-    // SIGKILL only after the drain had its time.
-    assertThat(pod.getSpec().getTerminationGracePeriodSeconds()).isGreaterThan(DRAIN_SECONDS);
+    // SIGKILL only after the proxy's stop had its time.
+    assertThat(pod.getSpec().getTerminationGracePeriodSeconds()).isGreaterThanOrEqualTo(STOP_SECONDS);
     assertThat(container.getArgs()).contains("--backend=kubernetes", "--server.host=0.0.0.0");
     assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/health/ready");
     assertThat(container.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/health/live");
@@ -274,7 +271,7 @@ class ManifestsIT {
 
   @Test
   void proxyUser_eachRuleOfRbacYaml_allowsTheBackendsCalls() throws Exception {
-    cluster.applyRbac(RBAC);
+    cluster.applyProxyRbac();
     admin.genericKubernetesResources(CODE_INTERPRETERS).inNamespace(NS)
         .resource(codeInterpreter("rbac-ci")).serverSideApply();
 
@@ -382,7 +379,7 @@ class ManifestsIT {
 
   @Test
   void proxyUser_notGranted_forbidden() {
-    cluster.applyRbac(RBAC);
+    cluster.applyProxyRbac();
     admin.secrets().inNamespace(SYSTEM_NS).resource(new SecretBuilder()
         .withNewMetadata().withName("other-secret").endMetadata()
         .addToStringData("k", "v").build()).serverSideApply();
@@ -415,7 +412,7 @@ class ManifestsIT {
 
   @Test
   void proxyUser_accessReviews_allowExactlyTheVerbsOfRbacYaml() {
-    cluster.applyRbac(RBAC);
+    cluster.applyProxyRbac();
     Set<String> podVerbs = Set.of("get", "list", "watch", "create", "delete", "patch");
     Set<String> read = Set.of("get", "list", "watch");
     Set<String> statusVerbs = Set.of("get", "patch", "update");
@@ -449,23 +446,81 @@ class ManifestsIT {
     expected.put(key("", "configmaps", SYSTEM_NS, null), Set.of());
     expected.put(key("", "namespaces", "", null), Set.of());
     expected.put(key("apps", "deployments", NS, null), Set.of());
+    // auth.mode kubernetes: a caller's token checked by TokenReview (cluster-scoped).
+    expected.put(key("authentication.k8s.io", "tokenreviews", "", null), Set.of("create"));
 
-    Map<String, Set<String>> allowed = new LinkedHashMap<>();
+    assertThat(allowed(expected, this::selfAllowed)).isEqualTo(sorted(expected));
+  }
+
+  @Test
+  @Order(4) // after the cluster overlay's applies: the same objects, moved to one namespace
+  void applyServerSide_namespaced_proxyMayWorkInItsNamespaceOnly() {
+    Kubectl.Result install = kubectl.run("apply", "--server-side", "-k", NAMESPACED.toString());
+    assertThat(install.exit()).as(install.toString()).isZero();
+    assertThat(install.output()).as(install.toString()).doesNotContainIgnoringCase("error");
+    Deployment deployment = admin.apps().deployments().inNamespace(OWN_NS)
+        .withName("agentcube-proxy").get();
+    assertThat(deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs())
+        .contains("--kubernetes.namespaces=$(POD_NAMESPACE)");
+
+    // What that overlay's ServiceAccount may do, asked of the authorizer by the admin.
+    String user = "system:serviceaccount:" + OWN_NS + ":agentcube-proxy";
+    AccessCheck asProxy = (group, resource, namespace, name, verb) ->
+        subjectAllowed(user, group, resource, namespace, name, verb);
+    await("RBAC of " + NAMESPACED + " in effect").atMost(WAIT)
+        .until(() -> asProxy.allowed("", "pods", OWN_NS, null, "create"));
+    Set<String> podVerbs = Set.of("get", "list", "watch", "create", "delete", "patch");
+    Map<String, Set<String>> expected = new LinkedHashMap<>();
+    expected.put(key("", "pods", OWN_NS, null), podVerbs);
+    expected.put(key("", "events", OWN_NS, null), Set.of("create", "patch"));
+    expected.put(key("apps", "controllerrevisions", OWN_NS, null),
+        Set.of("get", "list", "watch", "create", "delete"));
+    expected.put(key(GROUP, "codeinterpreters", OWN_NS, null), Set.of("get", "list", "watch"));
+    expected.put(key(GROUP, "agentruntimes/status", OWN_NS, null), Set.of("get", "patch", "update"));
+    expected.put(key("coordination.k8s.io", "leases", OWN_NS, LEASE),
+        Set.of("create", "get", "update", "patch"));
+    expected.put(key("", "secrets", OWN_NS, KEY_SECRET), Set.of("create", "get"));
+    expected.put(key("authentication.k8s.io", "tokenreviews", "", null), Set.of("create"));
+    // Nothing outside its namespace: not the runtimes of others, not a list across namespaces.
+    for (String elsewhere : List.of(NS, SYSTEM_NS, "")) {
+      expected.put(key("", "pods", elsewhere, null), Set.of());
+      expected.put(key(GROUP, "codeinterpreters", elsewhere, null), Set.of());
+      expected.put(key("apps", "controllerrevisions", elsewhere, null), Set.of());
+    }
+    expected.put(key("", "secrets", OWN_NS, null), Set.of("create"));
+    expected.put(key("", "pods/exec", OWN_NS, null), Set.of());
+
+    assertThat(allowed(expected, asProxy)).isEqualTo(sorted(expected));
+  }
+
+  /** One access question: may the user in question do {@code verb} on that resource? */
+  @FunctionalInterface
+  private interface AccessCheck {
+    boolean allowed(String group, String resource, String namespace, String name, String verb);
+  }
+
+  /** For every key of {@code expected}, the verbs {@code check} allows, sorted. */
+  private static Map<String, Set<String>> allowed(Map<String, Set<String>> expected,
+      AccessCheck check) {
+    Map<String, Set<String>> allowed = new TreeMap<>();
     for (String k : expected.keySet()) {
       String[] p = k.split("\\|", -1);
       Set<String> verbs = new TreeSet<>();
       for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete",
           "deletecollection")) {
-        if (allowed(p[0], p[1], p[2], p[3].isEmpty() ? null : p[3], verb)) {
+        if (check.allowed(p[0], p[1], p[2], p[3].isEmpty() ? null : p[3], verb)) {
           verbs.add(verb);
         }
       }
       allowed.put(k, verbs);
     }
+    return allowed;
+  }
 
-    Map<String, Set<String>> expectedSorted = new TreeMap<>();
-    expected.forEach((k, v) -> expectedSorted.put(k, new TreeSet<>(v)));
-    assertThat(new TreeMap<>(allowed)).isEqualTo(expectedSorted);
+  private static Map<String, Set<String>> sorted(Map<String, Set<String>> map) {
+    Map<String, Set<String>> sorted = new TreeMap<>();
+    map.forEach((k, v) -> sorted.put(k, new TreeSet<>(v)));
+    return sorted;
   }
 
   private static void requireOk(Kubectl.Result result) {
@@ -474,7 +529,7 @@ class ManifestsIT {
     }
   }
 
-  private static boolean allowed(String group, String resource, String namespace, String name,
+  private boolean selfAllowed(String group, String resource, String namespace, String name,
       String verb) {
     String subresource = null;
     int slash = resource.indexOf('/');
@@ -491,6 +546,29 @@ class ManifestsIT {
     SelfSubjectAccessReview answer = proxy.authorization().v1().selfSubjectAccessReview().create(review);
     return Boolean.TRUE.equals(answer.getStatus().getAllowed());
   }
+  private static boolean subjectAllowed(String user, String group, String resource,
+      String namespace, String name, String verb) {
+    String subresource = null;
+    int slash = resource.indexOf('/');
+    if (slash > 0) {
+      subresource = resource.substring(slash + 1);
+      resource = resource.substring(0, slash);
+    }
+    String ns = user.split(":")[2];
+    SubjectAccessReview review = new SubjectAccessReviewBuilder()
+        .withNewSpec()
+          .withUser(user)
+          .withGroups("system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated")
+          .withNewResourceAttributes()
+            .withGroup(group).withResource(resource).withSubresource(subresource)
+            .withNamespace(namespace).withName(name).withVerb(verb)
+          .endResourceAttributes()
+        .endSpec()
+        .build();
+    SubjectAccessReview answer = admin.authorization().v1().subjectAccessReview().create(review);
+    return Boolean.TRUE.equals(answer.getStatus().getAllowed());
+  }
+
 
   private static String key(String group, String resource, String namespace, String name) {
     return group + "|" + resource + "|" + namespace + "|" + (name == null ? "" : name);

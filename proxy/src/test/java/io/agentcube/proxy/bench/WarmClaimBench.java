@@ -43,7 +43,7 @@ public final class WarmClaimBench {
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata()
             .build()).serverSideApply();
       }
-      cluster.applyRbac(Repo.root().resolve("k8s/rbac.yaml"));
+      cluster.applyProxyRbac();
       Path echo = Repo.root().resolve("conf/runtimes/echo_agent.py");
       try (TestKubelet kubelet = TestKubelet.start(admin, new TestKubelet.Options()
           .namespaces(Set.of("bench")).command(p -> List.of("python3", "-S", "-u", echo.toString())))) {
