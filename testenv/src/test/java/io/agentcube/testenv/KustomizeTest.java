@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,6 +56,7 @@ class KustomizeTest {
   private static final String GROUP = "runtime.agentcube.volcano.sh";
   /** The proxy's whole stop: drain grace + drain wait + shutdown.timeout (docs/kubernetes.md). */
   private static final long GRACE_SECONDS = 60;
+  private static final Map<Path, String> RENDERED = new ConcurrentHashMap<>();
 
   @TempDir
   Path work;
@@ -267,12 +269,20 @@ class KustomizeTest {
     return render(K8S.resolve(underK8s));
   }
 
+  /** What {@code kubectl kustomize dir} printed, once per directory (the tests only read it). */
+  private String kustomize(Path dir) {
+    return RENDERED.computeIfAbsent(dir, d -> {
+      Kubectl kubectl = new Kubectl(work.resolve("no-kubeconfig"), work);
+      Kubectl.Result rendered = kubectl.run("kustomize", d.toString());
+      assertThat(rendered.exit()).as("kubectl kustomize " + d + "\n" + rendered).isZero();
+      return rendered.stdout();
+    });
+  }
+
+  /** The objects {@code kubectl kustomize dir} renders, fresh for each caller. */
   private List<HasMetadata> render(Path dir) {
-    Kubectl kubectl = new Kubectl(work.resolve("no-kubeconfig"), work);
-    Kubectl.Result rendered = kubectl.run("kustomize", dir.toString());
-    assertThat(rendered.exit()).as("kubectl kustomize " + dir + "\n" + rendered).isZero();
     List<HasMetadata> objects = new ArrayList<>();
-    for (String doc : rendered.stdout().split("(?m)^---$")) {
+    for (String doc : kustomize(dir).split("(?m)^---$")) {
       if (!doc.isBlank()) {
         objects.add(SERIALIZATION.unmarshal(doc, HasMetadata.class));
       }
