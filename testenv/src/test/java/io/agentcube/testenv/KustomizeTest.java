@@ -2,8 +2,10 @@ package io.agentcube.testenv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -43,7 +45,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * objects each overlay promises and no others, each in the overlay's namespace; the Service and
  * the PodDisruptionBudget select the Deployment's pods; the pods run as the ServiceAccount every
  * binding names, non-root, with probes on the proxy's health routes; the RBAC kind the overlay
- * stands for. The ingress examples point at the rendered Service. No API server: what the server
+ * stands for. The ingress examples point at the rendered Service; the monitoring Component puts
+ * its ServiceMonitor, rule and dashboard next to the Service. No API server: what the server
  * accepts is ManifestsIT's (the Kubernetes tier), which dry-runs and applies the same overlays.
  *
  * <p>Needs {@code kubectl} on the PATH (or {@code $KUBECTL}); without it every test fails and
@@ -263,6 +266,54 @@ class KustomizeTest {
         assertThat(b.getNamespace()).isNull();
       });
     });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cluster", "namespaced"})
+  void kustomize_overlayWithMonitoringComponent_addsMonitorRuleAndDashboardInItsNamespace(String overlay)
+      throws IOException {
+    // A user's overlay as docs/kubernetes.md writes it, inside the repository (kustomize reads
+    // only at or below a kustomization's directory, and directories with a kustomization). The
+    // files are k8s/monitoring's, which PrometheusIT checks against a real Prometheus.
+    String ns = overlay.equals("cluster") ? "agentcube-system" : "agentcube";
+    Path dir = Repo.root().resolve("testenv/target/kustomize-monitoring-" + overlay);
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("kustomization.yaml"), """
+        apiVersion: kustomize.config.k8s.io/v1beta1
+        kind: Kustomization
+        namespace: %s
+        resources:
+          - ../../../k8s/overlays/%s
+        components:
+          - ../../../k8s/components/monitoring
+        """.formatted(ns, overlay));
+    List<HasMetadata> objects = render(dir);
+    Service service = one(objects, Service.class, "agentcube-proxy");
+    assertThat(service.getMetadata().getNamespace()).isEqualTo(ns);
+
+    GenericKubernetesResource monitor = objects.stream()
+        .filter(o -> o.getKind().equals("ServiceMonitor")).map(GenericKubernetesResource.class::cast)
+        .findFirst().orElseThrow(() -> new AssertionError("no ServiceMonitor in " + names(objects)));
+    assertThat(monitor.getMetadata().getNamespace()).isEqualTo(ns);
+    @SuppressWarnings("unchecked")
+    Map<String, String> selector = (Map<String, String>) monitor.get("spec", "selector", "matchLabels");
+    assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(selector);
+    // In the Service's namespace, whichever the overlay's: no namespaceSelector pinning another.
+    assertThat((Object) monitor.get("spec", "namespaceSelector")).isNull();
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> endpoints = (List<Map<String, Object>>) monitor.get("spec", "endpoints");
+    assertThat(endpoints).isNotEmpty().allSatisfy(e -> {
+      assertThat(e.get("port")).isEqualTo(service.getSpec().getPorts().get(0).getName());
+      assertThat(e.getOrDefault("path", "/metrics")).isEqualTo("/metrics");
+    });
+    assertThat(objects).filteredOn(o -> o.getKind().equals("PrometheusRule"))
+        .singleElement().satisfies(r -> assertThat(r.getMetadata().getNamespace()).isEqualTo(ns));
+    ConfigMap dashboard = one(objects, ConfigMap.class, "agentcube-proxy-dashboard");
+    assertThat(dashboard.getMetadata().getNamespace()).isEqualTo(ns);
+    assertThat(dashboard.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+    assertThat(dashboard.getData()).containsOnlyKeys("grafana-dashboard.json");
+    assertThat(SERIALIZATION.unmarshal(dashboard.getData().get("grafana-dashboard.json"), Map.class))
+        .containsKey("panels");
   }
 
   private List<HasMetadata> render(String underK8s) {
