@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code auth.mode: kubernetes} against the real kube-apiserver of k8s/testenv: ServiceAccount
  * tokens from the TokenRequest API and a user token (the token file's {@code admin}, group
  * {@code system:masters}) are reviewed by the API server, as the proxy's ServiceAccount with only
- * the grants of {@code k8s/rbac.yaml}. Sandboxes are local processes ({@code backend: process}
+ * the grants of {@code k8s/base/rbac.yaml} and {@code k8s/overlays/cluster/rbac.yaml}. Sandboxes are local processes ({@code backend: process}
  * with {@code kubernetes.kubeconfig}); one proxy runs {@code backend: kubernetes}.
  *
  * <p>The outage cases go through a TCP relay in front of the API server that the test can cut
@@ -81,7 +81,7 @@ class AuthKubernetesKubeIT {
       admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata()
           .build()).serverSideApply();
     }
-    cluster.applyRbac(Repo.root().resolve("k8s/rbac.yaml"));
+    cluster.applyProxyRbac();
     for (String sa : List.of("alice", "bob")) {
       admin.serviceAccounts().inNamespace(TEAM).resource(new ServiceAccountBuilder().withNewMetadata()
           .withName(sa).endMetadata().build()).serverSideApply();

@@ -136,7 +136,7 @@ final class KubernetesTokens implements TokenCheck {
           + " credentials (kubernetes.kubeconfig or the pod's service account): " + e.getMessage();
       case 403 -> "auth.mode: kubernetes: the proxy's identity may not create"
           + " tokenreviews.authentication.k8s.io on " + server + "; grant it (the rule in"
-          + " k8s/rbac.yaml): " + e.getMessage();
+          + " k8s/base/rbac.yaml): " + e.getMessage();
       default -> "auth.mode: kubernetes: no TokenReview from the API server " + server
           + " (kubernetes.kubeconfig, auth.kubernetes.timeout): " + e.getMessage();
     };
