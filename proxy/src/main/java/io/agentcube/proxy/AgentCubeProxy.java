@@ -197,11 +197,16 @@ public final class AgentCubeProxy {
               .put("detail", isolation.detail())));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
-    router.route().failureHandler(rc -> ApiErrors.send(rc.response(), failureOf(rc)));
-    router.errorHandler(404, rc -> ApiErrors.send(rc.response(), AgentCubeException.stackless(
-        ErrorCode.NOT_FOUND, "no route for " + rc.request().method() + " " + rc.request().path())));
-    router.errorHandler(405, rc -> ApiErrors.send(rc.response(), AgentCubeException.stackless(
-        ErrorCode.METHOD_NOT_ALLOWED, "method " + rc.request().method() + " not allowed on " + rc.request().path())));
+    router.route().failureHandler(rc -> ApiErrors.send(rc.response(),
+        rc.failure() == null || rc.failure() instanceof io.vertx.ext.web.handler.HttpException
+            ? ApiErrors.controlPlaneStatus(rc.failure() == null ? rc.statusCode()
+                : ((io.vertx.ext.web.handler.HttpException) rc.failure()).getStatusCode(),
+                rc.request().method().name(), rc.request().path())
+            : ApiErrors.controlPlane(rc.failure())));
+    router.errorHandler(404, rc -> ApiErrors.send(rc.response(),
+        ApiErrors.controlPlaneStatus(404, rc.request().method().name(), rc.request().path())));
+    router.errorHandler(405, rc -> ApiErrors.send(rc.response(),
+        ApiErrors.controlPlaneStatus(405, rc.request().method().name(), rc.request().path())));
 
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.string("server.host"))
@@ -252,29 +257,9 @@ public final class AgentCubeProxy {
     router.handle(req);
   }
 
-  private static Throwable failureOf(io.vertx.ext.web.RoutingContext rc) {
-    if (rc.failure() != null) {
-      return rc.failure();
-    }
-    return switch (rc.statusCode()) {
-      case 413 -> AgentCubeException.stackless(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large");
-      case 404 -> AgentCubeException.stackless(ErrorCode.NOT_FOUND, "not found");
-      case 405 -> AgentCubeException.stackless(ErrorCode.METHOD_NOT_ALLOWED,
-          "method " + rc.request().method() + " not allowed on " + rc.request().path());
-      case 400 -> AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "bad request");
-      default -> new AgentCubeException(ErrorCode.INTERNAL, "internal error (status " + rc.statusCode() + ")");
-    };
-  }
-
   /** Requests Vert.x could not decode (too long headers or line, bad syntax) get JSON errors too. */
   private static void invalidRequest(HttpServerRequest req) {
-    Throwable cause = req.decoderResult().cause();
-    String text = cause == null ? "malformed request" : String.valueOf(cause.getMessage());
-    ErrorCode code = ErrorCode.BAD_REQUEST;
-    if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
-      code = text.contains("header") ? ErrorCode.HEADERS_TOO_LARGE : ErrorCode.BAD_REQUEST;
-    }
-    refuse(req, AgentCubeException.stackless(code, text));
+    refuse(req, ApiErrors.undecodable(req.decoderResult().cause()));
   }
 
   /** Answers a request that cannot be read safely, then closes its connection (nothing more is read). */

@@ -5,6 +5,7 @@ import io.agentcube.error.ErrorCode;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.runtime.AuthMode;
 import io.agentcube.sandbox.Sandbox;
+import io.agentcube.session.Session;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -290,38 +291,45 @@ final class Forwarder {
     return false;
   }
 
-  /** A failure before the response head: an error for the client, and the session told if the sandbox died. */
+  /** A failure before the response head: the upstream request reset, then {@link #fail}. */
   private void failed(Exchange exchange, Throwable failure, HttpClientRequest upstream) {
     if (upstream != null) {
       upstream.reset();
     }
+    fail(exchange, failure);
+  }
+
+  /**
+   * The data plane's one failure path: any failure of an exchange before its response head (its
+   * caller unauthenticated, its session unknown or not startable, its sandbox unreachable, slow,
+   * broken or dead) becomes the client's answer here: status and code ({@link ApiErrors#dataPlane}),
+   * the session header when the exchange reached its session (or the client's id when that
+   * session was lost), the upstream-error metric, and the session ended when its sandbox died.
+   */
+  void fail(Exchange exchange, Throwable failure) {
     HttpServerRequest req = exchange.request;
-    req.resume(); // discard whatever is left of the request body
+    req.resume(); // discard whatever is left of the request body; the connection stays usable
     if (exchange.responseEnded()) {
       return;
     }
-    Sandbox sandbox = exchange.session.binding();
-    AgentCubeException error;
-    if (!sandbox.alive()) {
-      sessions.lost(sandbox);
-      error = sessions.notFound(exchange.session.id());
-      metrics.upstreamError("sandbox_lost");
-    } else if (failure instanceof HttpClosedException
-        && System.nanoTime() - exchange.startNanos >= upstreamIdleTimeoutNanos) {
-      // The upstream connection's idle timeout closed it under this request.
-      error = AgentCubeException.stackless(ErrorCode.SANDBOX_TIMEOUT, "the sandbox sent nothing for "
-          + upstreamIdleTimeoutNanos / 1_000_000 + " ms");
-      metrics.upstreamError("timeout");
-    } else if (protocolError(failure)) {
-      error = failure instanceof AgentCubeException e ? e : AgentCubeException.stackless(
-          ErrorCode.SANDBOX_PROTOCOL_ERROR, "the sandbox's answer is not valid HTTP/1.1");
-      metrics.upstreamError("protocol_error");
-    } else {
-      error = ApiErrors.classify(failure);
-      metrics.upstreamError(error.code() == ErrorCode.SANDBOX_TIMEOUT ? "timeout" : "unreachable");
+    Session<Sandbox> session = exchange.session;
+    ApiErrors.DataPlaneError mapped = ApiErrors.dataPlane(failure, session != null,
+        session == null || session.binding().alive(), System.nanoTime() - exchange.startNanos,
+        upstreamIdleTimeoutNanos);
+    AgentCubeException error = mapped.error();
+    if (mapped.lost()) {
+      sessions.lost(session.binding());
+      error = sessions.notFound(session.id());
     }
-    // Like every answer within a session, the error names it.
-    req.response().headers().set(SESSION_HEADER, exchange.session.id());
+    if (mapped.upstreamReason() != null && metrics != null) {
+      metrics.upstreamError(mapped.upstreamReason());
+    }
+    String id = session != null ? session.id()
+        : error.code() == ErrorCode.SANDBOX_LOST ? req.getHeader(SESSION_HEADER) : null;
+    if (id != null) {
+      // Like every answer within a session, the error names it.
+      req.response().headers().set(SESSION_HEADER, id);
+    }
     ApiErrors.send(req.response(), error);
   }
 }

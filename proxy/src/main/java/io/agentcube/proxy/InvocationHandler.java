@@ -29,7 +29,7 @@ import io.vertx.core.http.HttpServerRequest;
  *       streamed both ways, WebSocket upgrades included;</li>
  *   <li>answer: every response of a session carries its id; the session stays in flight until the
  *       response (or WebSocket) ends, which restarts its idle clock ({@link Exchange});</li>
- *   <li>any failure becomes a JSON error ({@link ApiErrors}).</li>
+ *   <li>any failure becomes a JSON error through the data plane's one failure path ({@link Forwarder#fail}).</li>
  * </ol>
  * Everything runs on the request's event loop ({@link SessionRouter#open} completes there).
  * The request is paused on arrival and its body flows only once the sandbox is known.
@@ -162,20 +162,7 @@ final class InvocationHandler {
     }
   }
 
-  /** Answers with the error, and the session header when the failure concerns a session. */
-  private static void reject(Exchange exchange, Throwable failure) {
-    HttpServerRequest req = exchange.request;
-    req.resume(); // discard the body; the connection stays usable
-    if (exchange.responseEnded()) {
-      return;
-    }
-    AgentCubeException error = ApiErrors.classify(failure);
-    if (error.code() == ErrorCode.SANDBOX_LOST) {
-      String id = req.getHeader(SESSION_HEADER);
-      if (id != null) {
-        req.response().putHeader(SESSION_HEADER, id);
-      }
-    }
-    ApiErrors.send(req.response(), error);
+  private void reject(Exchange exchange, Throwable failure) {
+    forwarder.fail(exchange, failure);
   }
 }

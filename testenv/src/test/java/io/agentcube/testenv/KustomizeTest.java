@@ -57,8 +57,11 @@ class KustomizeTest {
   private static final Path K8S = Repo.root().resolve("k8s");
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
   private static final String GROUP = "runtime.agentcube.volcano.sh";
-  /** The proxy's whole stop: drain grace + drain wait + shutdown.timeout (docs/kubernetes.md). */
-  private static final long GRACE_SECONDS = 60;
+  /**
+   * Above the proxy's whole stop: drain grace 5 s + drain timeout 30 s + shutdown.timeout 30 s =
+   * 65 s with the defaults (docs/operations.md, "Drain and upgrades").
+   */
+  private static final long GRACE_SECONDS = 75;
   private static final Map<Path, String> RENDERED = new ConcurrentHashMap<>();
 
   @TempDir
@@ -135,7 +138,9 @@ class KustomizeTest {
     Container proxy = pod.getContainers().get(0);
 
     assertThat(proxy.getImage()).isEqualTo("agentcube/proxy:0.1.0");
-    assertThat(proxy.getArgs()).contains("--backend=kubernetes", "--server.host=0.0.0.0");
+    assertThat(proxy.getArgs()).contains("--backend=kubernetes", "--server.host=0.0.0.0",
+        "--auth.mode=kubernetes", "--auth.invocations=sessionId")
+        .noneMatch(a -> a.startsWith("--auth.allowUnauthenticated"));
     assertThat(proxy.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/health/ready");
     assertThat(proxy.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/health/live");
     assertThat(proxy.getReadinessProbe().getHttpGet().getPort()).isEqualTo(new IntOrString("http"));
