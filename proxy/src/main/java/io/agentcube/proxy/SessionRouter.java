@@ -302,6 +302,20 @@ public final class SessionRouter implements SandboxListener {
   @Override
   public void found(SandboxRecord r) {
     adopt(r);
+    signFor(r).onFailure(e -> log.warn("token of an adopted session not signed session={} cause={}",
+        SessionIds.redact(r.sessionId()), e.getMessage()));
+  }
+
+  /**
+   * Signs the token of an adopted session of a PicoD runtime, on a worker, unless it has one:
+   * so that its requests read a token instead of signing one on the event loop.
+   */
+  private Future<Void> signFor(SandboxRecord r) {
+    Sandbox sandbox = r.sandbox();
+    if (sandbox.definition().authMode() != AuthMode.PICOD || tokens.has(r.sessionId())) {
+      return Future.succeededFuture();
+    }
+    return tokens.issue(r.sessionId(), sandbox.id(), sandbox.onHost());
   }
 
   /** Restores the session of {@code r} here; idempotent (a live session is kept as it is). */
@@ -336,12 +350,13 @@ public final class SessionRouter implements SandboxListener {
     if (miss.code() != ErrorCode.SESSION_NOT_FOUND || store.endedReason(id) != null) {
       return Future.failedFuture(miss);
     }
-    return onCallerContext(backend.find(id).map(r -> {
+    return onCallerContext(backend.find(id).compose(r -> {
       if (r == null || r.sandbox() == null) {
-        throw miss;
+        return Future.failedFuture(miss);
       }
       adopt(r);
-      return begin(id);
+      // Its first request here waits for its token rather than signing on the event loop.
+      return signFor(r).map(v -> begin(id));
     }));
   }
 

@@ -280,6 +280,11 @@ public final class PicodTokens implements AutoCloseable {
     return signed.header;
   }
 
+  /** Whether {@code sessionId} has a token, signed or being signed. */
+  public boolean has(String sessionId) {
+    return tokens.containsKey(sessionId);
+  }
+
   /** Drops the token of an ended session. */
   public void forget(String sessionId) {
     tokens.remove(sessionId);
