@@ -95,6 +95,10 @@ public final class ApiErrors {
    * but an {@link AgentCubeException} is a 500 without details (the cause is logged).
    */
   public static AgentCubeException controlPlane(Throwable failure) {
+    if (failure instanceof HttpClosedException) {
+      // The client left before its request was read (a body handler's failure): nobody to answer.
+      return AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "the connection closed during the request");
+    }
     return failure instanceof AgentCubeException e ? e : internal(failure);
   }
 

@@ -19,9 +19,10 @@ import java.util.List;
  *       unknown, §6.3); any other coding is 501 (only chunked is implemented); with
  *       Content-Length as well, 400 (§6.1: a sender must not, and it is the classic desync).
  *   <li>Content-Length: one value of digits only (Netty rejects most other forms first).
- *   <li>Host: exactly one in HTTP/1.1, at most one in HTTP/1.0 (§3.2).
- *   <li>Request target: visible ASCII only; no {@code #} (a fragment is never sent, §3.2) and no
- *       NUL or other control character.
+ *   <li>Host: exactly one in HTTP/1.1, at most one in HTTP/1.0 (§3.2), of the characters an
+ *       authority may have (an obs-folded {@code Host: x\r\n y} is {@code "x y"}).
+ *   <li>Request target: visible ASCII only; no {@code #} (a fragment is never sent, §3.2), no
+ *       NUL or other control character, and every {@code %} followed by two hex digits.
  * </ul>
  *
  * <p>Hand-written because no library offers these checks on a Vert.x request; each rule has a
@@ -37,11 +38,18 @@ final class RequestChecks {
   }
 
   static AgentCubeException violation(HttpVersion version, String uri, MultiMap headers) {
+    AgentCubeException form = targetForm(uri);
+    if (form != null) {
+      return form;
+    }
     for (int i = 0; i < uri.length(); i++) {
       char c = uri.charAt(i);
       if (c <= 0x20 || c >= 0x7f || c == '#') {
         return bad("invalid character in the request target at index " + i
             + (c == '#' ? " ('#': a fragment is never sent)" : ""));
+      }
+      if (c == '%' && (i + 2 >= uri.length() || !hex(uri.charAt(i + 1)) || !hex(uri.charAt(i + 2)))) {
+        return bad("invalid percent-encoding in the request target at index " + i);
       }
     }
     List<String> hosts = headers.getAll(HttpHeaders.HOST);
@@ -50,6 +58,9 @@ final class RequestChecks {
     }
     if (hosts.isEmpty() && version == HttpVersion.HTTP_1_1) {
       return bad("an HTTP/1.1 request needs a Host header");
+    }
+    if (hosts.size() == 1 && !hostChars(hosts.get(0))) {
+      return bad("invalid Host header");
     }
     List<String> codings = headers.getAll(HttpHeaders.TRANSFER_ENCODING);
     if (!codings.isEmpty()) {
@@ -67,6 +78,34 @@ final class RequestChecks {
     }
     if (lengths.size() == 1 && !digits(lengths.get(0))) {
       return bad("Content-Length is not a number of bytes");
+    }
+    return null;
+  }
+
+  /**
+   * The request target's form (RFC 9112 §3.2): a path ({@code /...}), an absolute URI
+   * ({@code http://authority/...}, whose authority must be a valid host), or {@code *}.
+   */
+  private static AgentCubeException targetForm(String uri) {
+    if (uri.startsWith("/") || uri.equals("*")) {
+      return null;
+    }
+    String lower = uri.length() > 8 ? uri.substring(0, 8).toLowerCase(java.util.Locale.ROOT) : uri.toLowerCase(java.util.Locale.ROOT);
+    int scheme = lower.startsWith("http://") ? 7 : lower.startsWith("https://") ? 8 : -1;
+    if (scheme < 0) {
+      return bad("the request target must be a path starting with '/'");
+    }
+    int end = uri.length();
+    for (int i = scheme; i < uri.length(); i++) {
+      char c = uri.charAt(i);
+      if (c == '/' || c == '?') {
+        end = i;
+        break;
+      }
+    }
+    String authority = uri.substring(scheme, end);
+    if (authority.isEmpty() || authority.indexOf('@') >= 0 || !hostChars(authority)) {
+      return bad("invalid authority in the request target");
     }
     return null;
   }
@@ -101,6 +140,57 @@ final class RequestChecks {
           "transfer coding not implemented (only chunked is): " + printable(unknown));
     }
     return null;
+  }
+
+  /**
+   * Whether {@code host} is {@code uri-host [":" port]} (RFC 9110 §7.2, RFC 3986): a reg-name of
+   * unreserved, sub-delims and percent-encodings, or a bracketed IP literal, then an optional port
+   * of 1 to 5 digits. Empty is allowed (a target without authority). Nothing a later parse of the
+   * authority would choke on (a space, a slash, {@code :x}) gets through.
+   */
+  static boolean hostChars(String host) {
+    if (host.isEmpty()) {
+      return true;
+    }
+    int end;
+    if (host.charAt(0) == '[') {
+      end = host.indexOf(']');
+      if (end < 2) {
+        return false;
+      }
+      for (int i = 1; i < end; i++) {
+        char c = host.charAt(i);
+        if (!(hex(c) || c == ':' || c == '.')) {
+          return false;
+        }
+      }
+      end++;
+    } else {
+      end = host.indexOf(':');
+      end = end < 0 ? host.length() : end;
+      if (end == 0) {
+        return false;
+      }
+      for (int i = 0; i < end; i++) {
+        char c = host.charAt(i);
+        boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+            || "-._~!$&'()*+,;=".indexOf(c) >= 0
+            || c == '%' && i + 2 < end && hex(host.charAt(i + 1)) && hex(host.charAt(i + 2));
+        if (!ok) {
+          return false;
+        }
+      }
+    }
+    if (end == host.length()) {
+      return true;
+    }
+    String port = host.substring(end + 1);
+    return host.charAt(end) == ':' && !port.isEmpty() && port.length() <= 5 && digits(port)
+        && Integer.parseInt(port) <= 65535;
+  }
+
+  private static boolean hex(char c) {
+    return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
   }
 
   private static boolean digits(String s) {

@@ -41,11 +41,49 @@ class RequestChecksTest {
     assertThat(check(uri, headers("Host", "x"))).startsWith("400 invalid character in the request target");
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"/%zz", "/a%", "/a%4", "/a%g0", "/?q=%"})
+  void brokenPercentEncodingInTarget_400(String uri) {
+    // Found by FuzzIT: the router's path normalisation threw on "%zz", a 500.
+    assertThat(check(uri, headers("Host", "x"))).startsWith("400 invalid percent-encoding");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"?/v1/sessions", "v1/sessions", "", "**", "ftp://x/", "http://", "http:///a",
+      "http://u@x/", "http://x y/", "http://:80/", "http://x%zz/"})
+  void targetNotAPathNorAnAbsoluteUri_400(String uri) {
+    // Found by FuzzIT: "?/v1/..." reached the router and was a 500.
+    assertThat(check(uri, headers("Host", "x"))).startsWith("400");
+  }
+
+  @Test
+  void targetForms_pass() {
+    for (String uri : new String[] {"/", "*", "http://x/a?b", "HTTPS://x:8443", "http://[::1]:80/p"}) {
+      assertThat(check(uri, headers("Host", "x"))).as(uri).isNull();
+    }
+  }
+
   @Test
   void host_missingOrTwice_400() {
     assertThat(check("/", headers())).startsWith("400").contains("needs a Host");
     assertThat(check("/", headers("Host", "a", "Host", "b"))).startsWith("400").contains("more than one Host");
     assertThat(RequestChecks.violation(HttpVersion.HTTP_1_0, "/", headers("Host", "a", "Host", "b"))).isNotNull();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"x y", "lication/json", "xon: close", "a\tb", "x\u0000", "h\u00e9", "a@b", "a\\b",
+      ":x", ":80", "x:", "x:y", "x:99999", "x:123456", "[::1", "[]", "[zz]:80", "x%zz", "x:80:80"})
+  void hostWithCharactersNoAuthorityHas_400(String host) {
+    // Found by FuzzIT: an obs-folded or damaged Host reached the router and was a 500.
+    assertThat(check("/", headers("Host", host))).startsWith("400 invalid Host");
+  }
+
+  @Test
+  void hostForms_pass() {
+    for (String host : new String[] {"example.com", "example.com:8080", "127.0.0.1:1", "[::1]:8080", "[::1]", "",
+        "xn--bcher-kva.example", "a%41b", "x:65535"}) {
+      assertThat(check("/", headers("Host", host))).as(host).isNull();
+    }
   }
 
   @Test
