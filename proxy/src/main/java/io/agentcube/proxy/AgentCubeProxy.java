@@ -65,6 +65,7 @@ public final class AgentCubeProxy {
   private SessionRouter sessions;
   private io.vertx.core.http.HttpClientAgent client;
   private HttpServer server;
+  private Router router;
   private UpstreamAffinity affinity;
   private ClientConnections connections;
   private Future<Void> closed;
@@ -179,7 +180,7 @@ public final class AgentCubeProxy {
     InvocationHandler invocations = new InvocationHandler(runtimes, sessions, forwarder,
         requestMetrics ? metrics : null, auth);
 
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     new ControlPlaneRoutes(runtimes, loader, sessions, pools, auth)
         .mount(router, config.integer("server.maxControlBodySize"));
     router.get("/health/live").handler(rc -> ControlPlaneRoutes.json(rc, 200, new JsonObject().put("status", "UP")));
@@ -271,6 +272,11 @@ public final class AgentCubeProxy {
   /** Client connections open now (tests). */
   int openConnections() {
     return connections == null ? 0 : connections.open();
+  }
+
+  /** The router of every route but the invocations (RoutesDocumentedIT compares it with docs/openapi.yaml). */
+  Router router() {
+    return router;
   }
 
   /** Upstream connections pinned to client connections now (tests). */
