@@ -170,7 +170,7 @@ final class ControlPlaneRoutes {
 
   private void keepalive(RoutingContext rc) {
     String id = rc.pathParam("id");
-    JsonObject in = rc.body().length() == 0 ? new JsonObject() : jsonBody(rc);
+    JsonObject in = rc.body().length() <= 0 ? new JsonObject() : jsonBody(rc); // -1: no body at all
     Session<Sandbox> current = ownSession(rc, id);
     Duration timeout = current.idleTimeout();
     if (in.getValue("timeout") != null) {

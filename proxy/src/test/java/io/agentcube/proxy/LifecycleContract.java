@@ -260,6 +260,13 @@ abstract class LifecycleContract {
         .getString("error")).contains("timeout");
     assertThat(json(send("POST", "/v1/sessions/doesNotExist123/keepalive", "{}", null), 404)
         .getString("code")).isEqualTo("SESSION_NOT_FOUND");
+
+    // The body is optional (docs/api.md): none means the runtime's sessionTimeout. It was a 400
+    // "body: must be a JSON object" (found by LogsProcessIT, issue 12).
+    Instant again = Instant.now();
+    JsonObject plain = json(send("POST", "/v1/sessions/" + id + "/keepalive", null, null), 200);
+    assertThat(Duration.between(again, Instant.parse(plain.getString("idleDeadline"))))
+        .isBetween(Duration.ofSeconds(1), Duration.ofSeconds(3));
   }
 
   @Test
