@@ -8,6 +8,7 @@ import io.agentcube.proxy.auth.Authenticator;
 import io.agentcube.proxy.auth.PicodTokens;
 import io.agentcube.proxy.config.ConfigException;
 import io.agentcube.proxy.config.ProxyConfig;
+import io.agentcube.proxy.logs.AccessLog;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
 import io.agentcube.runtime.RuntimeCatalog;
@@ -57,6 +58,7 @@ public final class AgentCubeProxy {
   private final AtomicBoolean closing = new AtomicBoolean();
   private final Drain drain;
   private final boolean requestMetrics;
+  private final AccessLog accessLog; // null unless log.access
   private PicodTokens tokens;
   private Authenticator auth;
   private Platform platform;
@@ -84,6 +86,7 @@ public final class AgentCubeProxy {
     this.metrics = new ProxyMetrics(registry); // JVM and process binders included
     this.requestMetrics = config.bool("metrics.requests");
     this.drain = new Drain(vertx, config.duration("shutdown.drainGrace"), config.duration("shutdown.drainTimeout"));
+    this.accessLog = config.bool("log.access") ? new AccessLog() : null;
   }
 
   /** Starts a proxy with the system clock and Caffeine's system scheduler. */
@@ -240,6 +243,12 @@ public final class AgentCubeProxy {
    * to the data plane, the rest to the router, metrics around both.
    */
   private void dispatch(HttpServerRequest req, InvocationHandler invocations, Router router) {
+    if (accessLog != null) {
+      // Before the checks, so that a refused request has its line too; parsed here only for the
+      // line's runtime (the access log is off by default).
+      InvocationTarget named = InvocationTarget.parse(req.path());
+      accessLog.observe(req, named == null ? null : named.namespace() + "/" + named.name());
+    }
     AgentCubeException bad = RequestChecks.violation(req);
     if (bad != null) {
       refuse(req, bad);

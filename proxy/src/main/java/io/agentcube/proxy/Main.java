@@ -33,6 +33,7 @@ public final class Main {
     ProxyConfig config;
     try {
       config = ProxyConfig.load(configFile(args), System.getenv(), args);
+      io.agentcube.proxy.logs.Logs.configure(config); // before the first line is logged
     } catch (ConfigException e) {
       System.err.println("agentcube-proxy: configuration error: " + e.getMessage());
       System.exit(2);

@@ -220,9 +220,12 @@ public final class SessionRouter implements SandboxListener {
       store.end(session.id(), EndReason.SANDBOX_LOST);
     }
     metrics.sessionCreated(acquired.launchType(), acquired.waitNanos());
-    log.info("session created session={} runtime={} version={} sandbox={} launch={} waitMs={}",
-        SessionIds.redact(id), sandbox.definition().label(), sandbox.definition().version(),
-        sandbox.id(), acquired.launchType().tag(), acquired.waitNanos() / 1_000_000);
+    // The session and runtime also as fields, for log.format: json (docs/configuration.md, Logs).
+    log.atInfo().addKeyValue("session", SessionIds.redact(id))
+        .addKeyValue("runtime", sandbox.definition().label())
+        .log("session created session={} runtime={} version={} sandbox={} launch={} waitMs={}",
+            SessionIds.redact(id), sandbox.definition().label(), sandbox.definition().version(),
+            sandbox.id(), acquired.launchType().tag(), acquired.waitNanos() / 1_000_000);
     return session;
   }
 

@@ -410,7 +410,8 @@ public final class SessionStore<T> implements AutoCloseable {
     live.remove(id, session);
     timers.disarm(session);
     liveCount.decrementAndGet();
-    log.info("session ended session={} reason={}", SessionIds.redact(id), reason.tag());
+    log.atInfo().addKeyValue("session", SessionIds.redact(id)) // a field too, for JSON logs
+        .log("session ended session={} reason={}", SessionIds.redact(id), reason.tag());
     try {
       listener.sessionEnded(session, reason);
     } catch (RuntimeException e) {

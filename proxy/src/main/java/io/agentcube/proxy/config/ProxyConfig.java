@@ -96,7 +96,9 @@ public final class ProxyConfig {
       ConfigKey.duration("auth.picod.tokenTtl", "1h", 60_000, 7 * 24 * 3_600_000L),
       ConfigKey.duration("shutdown.timeout", "30s", 0, 3_600_000),
       ConfigKey.duration("shutdown.drainGrace", "5s", 0, 3_600_000),
-      ConfigKey.duration("shutdown.drainTimeout", "30s", 0, 3_600_000));
+      ConfigKey.duration("shutdown.drainTimeout", "30s", 0, 3_600_000),
+      ConfigKey.string("log.format", "text"),
+      ConfigKey.bool("log.access", false));
 
   private final Map<String, Object> values;
 
@@ -207,6 +209,10 @@ public final class ProxyConfig {
       String backend = (String) values.get("backend");
       if (!backend.equals("process") && !backend.equals("kubernetes")) {
         throw new ConfigException("backend: must be 'process' or 'kubernetes', was '" + backend + "'");
+      }
+      String logFormat = (String) values.get("log.format");
+      if (!logFormat.equals("text") && !logFormat.equals("json")) {
+        throw new ConfigException("log.format: must be 'text' or 'json', was '" + logFormat + "'");
       }
       return new ProxyConfig(Map.copyOf(values));
     }
