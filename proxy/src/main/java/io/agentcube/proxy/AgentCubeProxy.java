@@ -9,6 +9,7 @@ import io.agentcube.proxy.auth.PicodTokens;
 import io.agentcube.proxy.config.ConfigException;
 import io.agentcube.proxy.config.ProxyConfig;
 import io.agentcube.proxy.logs.AccessLog;
+import io.agentcube.proxy.tracing.Tracing;
 import io.agentcube.proxy.metrics.ProxyMetrics;
 import io.agentcube.proxy.metrics.Route;
 import io.agentcube.runtime.RuntimeCatalog;
@@ -59,6 +60,7 @@ public final class AgentCubeProxy {
   private final Drain drain;
   private final boolean requestMetrics;
   private final AccessLog accessLog; // null unless log.access
+  private final Tracing tracing; // null unless tracing.enabled
   private PicodTokens tokens;
   private Authenticator auth;
   private Platform platform;
@@ -81,7 +83,13 @@ public final class AgentCubeProxy {
     if (loops > 0) {
       options.setEventLoopPoolSize(loops);
     }
-    this.vertx = Vertx.vertx(options);
+    this.tracing = Tracing.create(config); // null unless tracing.enabled
+    io.vertx.core.VertxBuilder builder = Vertx.builder();
+    if (tracing != null) {
+      options.setTracingOptions(new io.vertx.tracing.opentelemetry.OpenTelemetryOptions());
+      builder.withTracer(new io.vertx.tracing.opentelemetry.OpenTelemetryTracingFactory(tracing.openTelemetry()));
+    }
+    this.vertx = builder.with(options).build();
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.metrics = new ProxyMetrics(registry); // JVM and process binders included
     this.requestMetrics = config.bool("metrics.requests");
@@ -136,7 +144,7 @@ public final class AgentCubeProxy {
       pools = platform.pools(poolOptions(), metrics);
       sessions = new SessionRouter(new SessionStoreOptions(config.integer("sessions.maxSessions"),
           config.duration("sessions.endedMemory"), config.integer("sessions.endedMemorySize")),
-          ticker, Clock.systemUTC(), scheduler, pools, backend, metrics, tokens);
+          ticker, Clock.systemUTC(), scheduler, pools, backend, metrics, tokens, tracing);
       metrics.bind(sessions::size, pools::coldStartQueueDepth);
       // Restored before the runtimes load, so that the versions restored sessions run on are
       // known to be in use.
@@ -257,6 +265,9 @@ public final class AgentCubeProxy {
     String path = req.path();
     InvocationTarget target = InvocationTarget.parse(path);
     if (target != null) {
+      if (tracing != null) {
+        tracing.dropInbound(req.headers()); // the forward carries the proxy's span instead
+      }
       invocations.handle(req, target); // its Exchange does the metering
       return;
     }
@@ -378,6 +389,9 @@ public final class AgentCubeProxy {
     Promise<Void> done = Promise.promise();
     closed.onComplete(x -> java.util.concurrent.CompletableFuture.runAsync(() ->
         vertx.close().onComplete(ar -> {
+          if (tracing != null) {
+            tracing.close(); // the last spans, exported
+          }
           log.info("agentcube-proxy stopped");
           done.handle(ar);
         })));

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
+import io.agentcube.proxy.tracing.Tracing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +69,7 @@ public final class SessionRouter implements SandboxListener {
   private final SandboxBackend backend;
   private final ProxyMetrics metrics;
   private final PicodTokens tokens;
+  private final Tracing tracing; // null: off
   private final Map<String, String> bySandbox = new ConcurrentHashMap<>();
   /** Last activity sent to the backend, per live session; removed when the session ends. */
   private final Map<String, Instant> flushed = new ConcurrentHashMap<>();
@@ -78,6 +80,14 @@ public final class SessionRouter implements SandboxListener {
 
   public SessionRouter(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
       SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics, PicodTokens tokens) {
+    this(options, ticker, clock, scheduler, pools, backend, metrics, tokens, null);
+  }
+
+  /** @param tracing where session starts are traced; {@code null} when tracing is off */
+  public SessionRouter(SessionStoreOptions options, Ticker ticker, Clock clock, Scheduler scheduler,
+      SandboxPools pools, SandboxBackend backend, ProxyMetrics metrics, PicodTokens tokens,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.tokens = tokens;
     this.pools = pools;
     this.backend = backend;
@@ -158,7 +168,8 @@ public final class SessionRouter implements SandboxListener {
         return Future.succeededFuture(session);
       }));
     }
-    return onCallerContext(bound.onFailure(metrics::sessionStartFailed));
+    Future<Session<Sandbox>> opened = onCallerContext(bound.onFailure(metrics::sessionStartFailed));
+    return tracing == null ? opened : tracing.sessionStart(definition, opened, Session::id);
   }
 
   /**

@@ -98,7 +98,8 @@ public final class ProxyConfig {
       ConfigKey.duration("shutdown.drainGrace", "5s", 0, 3_600_000),
       ConfigKey.duration("shutdown.drainTimeout", "30s", 0, 3_600_000),
       ConfigKey.string("log.format", "text"),
-      ConfigKey.bool("log.access", false));
+      ConfigKey.bool("log.access", false),
+      ConfigKey.bool("tracing.enabled", false));
 
   private final Map<String, Object> values;
 
