@@ -118,9 +118,27 @@ class LogsProcessIT {
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(call(r, "GET", "/v1/nosuch", null, true, null).statusCode()).isEqualTo(404);
     assertThat(call(r, "GET", invoke, null, false, null).statusCode()).isEqualTo(401);
+    // A WebSocket of the session: one line too, when the tunnel closes.
+    java.util.concurrent.CompletableFuture<String> echoed = new java.util.concurrent.CompletableFuture<>();
+    java.net.http.WebSocket ws = http.newWebSocketBuilder()
+        .header(ProxyFixture.SESSION, id).header("authorization", "Bearer " + TOKEN)
+        .buildAsync(URI.create("ws://127.0.0.1:" + r.port() + ProxyFixture.invoke("echo", "/ws")),
+            new java.net.http.WebSocket.Listener() {
+              @Override
+              public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket socket,
+                  CharSequence data, boolean last) {
+                echoed.complete(data.toString());
+                return null;
+              }
+            })
+        .get(10, TimeUnit.SECONDS);
+    ws.sendText("ping", true);
+    assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("ping");
+    ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(r.out()).contains("\"status\":101"));
     assertThat(call(r, "DELETE", "/v1/sessions/" + id, null, true, null).statusCode()).isEqualTo(200);
     assertThat(call(r, "GET", "/health/live", null, false, null).statusCode()).isEqualTo(200);
-    int requests = 9;
+    int requests = 10;
 
     // Never metric labels: neither the session id nor a request id is in the exposition.
     assertThat(metrics.body()).doesNotContain(id, SessionIds.redact(id), REQUEST_ID, "metrics-req-1");
@@ -167,6 +185,10 @@ class LogsProcessIT {
           assertThat(e.getString("requestId")).isEqualTo("metrics-req-1");
           assertThat(e.getValue("runtime")).isNull();
         });
+    assertThat(access).filteredOn(e -> e.getInteger("status") == 101).singleElement().satisfies(e -> {
+      assertThat(e.getString("session")).isEqualTo(SessionIds.redact(id));
+      assertThat(e.getString("runtime")).isEqualTo("default/echo");
+    });
     // Request ids made here are unique.
     assertThat(access.stream().map(e -> e.getString("requestId")).distinct().count()).isEqualTo(requests);
 

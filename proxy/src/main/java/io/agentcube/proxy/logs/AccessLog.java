@@ -29,8 +29,10 @@ import org.slf4j.LoggerFactory;
  * <p>Why not vertx-web's {@code LoggerHandler}: it is a router handler, and invocations are
  * dispatched before the router; and it logs the URI with its query and knows nothing of sessions.
  *
- * <p>Uses the response's {@code bodyEndHandler} and {@code closeHandler} (the {@code endHandler}
- * belongs to the request's metric); runs on the request's event loop.
+ * <p>Uses the response's {@code bodyEndHandler}, {@code closeHandler} and
+ * {@code headersEndHandler} (the {@code endHandler} belongs to the request's metric); runs on the
+ * request's event loop. A WebSocket's line is written at its {@code 101}: status 101, the time to
+ * the upgrade, 0 bytes; the tunnel's own life is not in the access log.
  */
 public final class AccessLog {
 
@@ -53,6 +55,13 @@ public final class AccessLog {
     HttpServerResponse response = request.response();
     response.bodyEndHandler(line);
     response.closeHandler(line);
+    // A WebSocket upgrade becomes a raw tunnel, which ends neither body nor response: its line is
+    // written as its 101 head goes out (duration to the upgrade, 0 bytes).
+    response.headersEndHandler(v -> {
+      if (response.getStatusCode() == 101) {
+        line.handle(null);
+      }
+    });
   }
 
   private final class Line implements Handler<Void> {
