@@ -275,7 +275,13 @@ public final class AgentCubeProxy {
     if (requestMetrics) {
       req.response().endHandler(new RequestMeter(req.response(), route, metrics));
     }
-    router.handle(req);
+    try {
+      router.handle(req);
+    } catch (RuntimeException e) {
+      // A parser of Vert.x's that throws (FuzzIT found one on a percent-encoded Host): a 500
+      // through the one failure path, not a connection dropped by the event loop.
+      ApiErrors.send(req.response(), ApiErrors.controlPlane(e));
+    }
   }
 
   /** Requests Vert.x could not decode (too long headers or line, bad syntax) get JSON errors too. */

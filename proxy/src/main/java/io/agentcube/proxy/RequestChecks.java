@@ -144,7 +144,8 @@ final class RequestChecks {
 
   /**
    * Whether {@code host} is {@code uri-host [":" port]} (RFC 9110 §7.2, RFC 3986): a reg-name of
-   * unreserved, sub-delims and percent-encodings, or a bracketed IP literal, then an optional port
+   * unreserved and sub-delims (no percent-encodings: no real host name has one, and Vert.x's
+   * authority parser throws on {@code %00}), or a bracketed IP literal, then an optional port
    * of 1 to 5 digits. Empty is allowed (a target without authority). Nothing a later parse of the
    * authority would choke on (a space, a slash, {@code :x}) gets through.
    */
@@ -174,8 +175,7 @@ final class RequestChecks {
       for (int i = 0; i < end; i++) {
         char c = host.charAt(i);
         boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-            || "-._~!$&'()*+,;=".indexOf(c) >= 0
-            || c == '%' && i + 2 < end && hex(host.charAt(i + 1)) && hex(host.charAt(i + 2));
+            || "-._~!$&'()*+,;=".indexOf(c) >= 0; // no '%': Vert.x's own parse throws on "%00"
         if (!ok) {
           return false;
         }

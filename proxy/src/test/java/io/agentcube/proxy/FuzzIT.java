@@ -201,6 +201,21 @@ class FuzzIT {
 
   @Test
   void thousandsOfMutatedRequests_no5xxOfOurOwn_stillServing_heapBack() throws Exception {
+    // Errors the proxy logs while fuzzed: an unexpected failure or an exception nobody handled is
+    // a finding even when the client saw only a closed connection.
+    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger)
+        org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> errors =
+        new ch.qos.logback.core.read.ListAppender<>() {
+          @Override
+          protected void append(ch.qos.logback.classic.spi.ILoggingEvent e) {
+            if (e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR) && list.size() < 20) {
+              super.append(e);
+            }
+          }
+        };
+    errors.start();
+    root.addAppender(errors);
     long heapBefore = usedHeapAfterGc();
     List<String> templates = templates();
     Random r = new Random(SEED);
@@ -242,7 +257,12 @@ class FuzzIT {
     System.out.printf("FuzzIT: seed=%d cases=%d in %d ms, first status -> count: %s%n", SEED, CASES, tookMs,
         new TreeMap<>(byOutcome));
 
+    root.detachAppender(errors);
     assertThat(bad).as("seed %d", SEED).isEmpty();
+    assertThat(errors.list).as("errors logged, seed %d", SEED)
+        .extracting(e -> e.getFormattedMessage() + (e.getThrowableProxy() == null ? ""
+            : ": " + e.getThrowableProxy().getClassName() + ": " + e.getThrowableProxy().getMessage()))
+        .isEmpty();
     // Still serving: the fuzz may have ended sessions (a DELETE is a valid mutation) or filled the
     // session limit; end them all, then a new session starts and answers.
     for (Object o : new io.vertx.core.json.JsonObject(f.get("/v1/sessions", null).body()).getJsonArray("items")) {

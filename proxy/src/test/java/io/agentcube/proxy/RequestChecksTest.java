@@ -72,7 +72,7 @@ class RequestChecksTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"x y", "lication/json", "xon: close", "a\tb", "x\u0000", "h\u00e9", "a@b", "a\\b",
-      ":x", ":80", "x:", "x:y", "x:99999", "x:123456", "[::1", "[]", "[zz]:80", "x%zz", "x:80:80"})
+      ":x", ":80", "x:", "x:y", "x:99999", "x:123456", "[::1", "[]", "[zz]:80", "x%zz", "x:80:80", "%00x", "x%00", "a%41b"})
   void hostWithCharactersNoAuthorityHas_400(String host) {
     // Found by FuzzIT: an obs-folded or damaged Host reached the router and was a 500.
     assertThat(check("/", headers("Host", host))).startsWith("400 invalid Host");
@@ -81,7 +81,7 @@ class RequestChecksTest {
   @Test
   void hostForms_pass() {
     for (String host : new String[] {"example.com", "example.com:8080", "127.0.0.1:1", "[::1]:8080", "[::1]", "",
-        "xn--bcher-kva.example", "a%41b", "x:65535"}) {
+        "xn--bcher-kva.example", "x:65535"}) {
       assertThat(check("/", headers("Host", host))).as(host).isNull();
     }
   }
