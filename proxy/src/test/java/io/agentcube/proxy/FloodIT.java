@@ -120,6 +120,8 @@ class FloodIT {
             + "x-agentcube-session-id: " + second));
         assertThat(st).as("served, or refused while the flood's connections are still open").isIn(200, 503);
         return st == 200;
+      } catch (IOException closedAtOnce) {
+        return false; // still over maxConnections + 64: closed at accept, as designed
       }
     });
     long recoveredMs = (System.nanoTime() - closedAt) / 1_000_000;
