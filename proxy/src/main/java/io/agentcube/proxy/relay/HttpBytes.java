@@ -1,0 +1,72 @@
+package io.agentcube.proxy.relay;
+
+/**
+ * The byte classes of RFC 9110 §5.6 that {@link RequestHead} and {@link ChunkedDecoderState} share,
+ * so a header field and a trailer field are held to one set of rules.
+ */
+final class HttpBytes {
+
+  static final byte CR = '\r';
+  static final byte LF = '\n';
+  static final byte SP = ' ';
+  static final byte HT = '\t';
+
+  /** tchar: {@code !#$%&'*+-.^_`|~}, DIGIT, ALPHA. */
+  private static final boolean[] TCHAR = new boolean[256];
+  /** field-vchar (VCHAR / obs-text) plus SP and HTAB: what a field value may hold. */
+  private static final boolean[] VALUE = new boolean[256];
+
+  static {
+    for (int c = '0'; c <= '9'; c++) {
+      TCHAR[c] = true;
+    }
+    for (int c = 'a'; c <= 'z'; c++) {
+      TCHAR[c] = true;
+      TCHAR[c - 32] = true;
+    }
+    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+      TCHAR[c] = true;
+    }
+    for (int c = 0x21; c <= 0x7e; c++) {
+      VALUE[c] = true;
+    }
+    for (int c = 0x80; c <= 0xff; c++) {
+      VALUE[c] = true; // obs-text: allowed in values by RFC 9110 §5.5, opaque to us
+    }
+    VALUE[SP] = true;
+    VALUE[HT] = true;
+  }
+
+  private HttpBytes() {}
+
+  static boolean tchar(byte b) {
+    return TCHAR[b & 0xff];
+  }
+
+  static boolean valueByte(byte b) {
+    return VALUE[b & 0xff];
+  }
+
+  /** A byte of a request target: visible ASCII except {@code #} (a fragment is never sent). */
+  static boolean targetByte(byte b) {
+    return b > 0x20 && b < 0x7f && b != '#';
+  }
+
+  static boolean ows(byte b) {
+    return b == SP || b == HT;
+  }
+
+  /** ASCII lower case of {@code b}; other bytes unchanged. */
+  static int lower(byte b) {
+    return b >= 'A' && b <= 'Z' ? b + 32 : b;
+  }
+
+  /** The value of a hex digit, or -1. */
+  static int hex(byte b) {
+    if (b >= '0' && b <= '9') {
+      return b - '0';
+    }
+    int l = b | 0x20;
+    return l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+  }
+}
