@@ -48,7 +48,8 @@ public final class ChunkedDecoderState {
   private static final int REJECTED = 14;
 
   private final int maxSizeLine;
-  private final int maxTrailerSize;
+  private final int defaultMaxTrailerSize;
+  private int maxTrailerSize;
 
   private int state;
   private long size;
@@ -67,12 +68,23 @@ public final class ChunkedDecoderState {
       throw new IllegalArgumentException("limits too small: " + maxSizeLine + ", " + maxTrailerSize);
     }
     this.maxSizeLine = maxSizeLine;
-    this.maxTrailerSize = maxTrailerSize;
+    this.defaultMaxTrailerSize = maxTrailerSize;
     reset();
   }
 
-  /** Starts a new body. */
+  /** Starts a new body whose trailers may take the constructor's {@code maxTrailerSize}. */
   public void reset() {
+    reset(defaultMaxTrailerSize);
+  }
+
+  /**
+   * Starts a new body whose trailer section may take {@code maxTrailerSize} bytes: what is left
+   * of {@code server.maxHeaderSize} after the head's field section ({@link
+   * RequestHead#fieldSectionLength()}), so head and trailers together stay within the limit as
+   * in Netty's decoder.
+   */
+  public void reset(int maxTrailerSize) {
+    this.maxTrailerSize = maxTrailerSize;
     state = SIZE_FIRST;
     size = 0;
     remaining = 0;

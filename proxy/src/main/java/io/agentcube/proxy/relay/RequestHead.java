@@ -518,6 +518,11 @@ public final class RequestHead {
     return headLength;
   }
 
+  /** Bytes of the field section, its CRLFs and the final empty line included. */
+  public int fieldSectionLength() {
+    return headLength - fieldsStart;
+  }
+
   public int methodStart() {
     return requestLineStart;
   }
