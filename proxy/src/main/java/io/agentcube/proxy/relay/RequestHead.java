@@ -1,6 +1,5 @@
 package io.agentcube.proxy.relay;
 
-import static io.agentcube.proxy.relay.HttpBytes.CR;
 import static io.agentcube.proxy.relay.HttpBytes.LF;
 import static io.agentcube.proxy.relay.HttpBytes.SP;
 
@@ -84,6 +83,10 @@ public final class RequestHead {
   }
 
   private static final Field[] FIELDS = Field.values();
+  // forEachByte stops at the first byte these refuse: one bounds check per run, not per byte
+  private static final ByteProcessor TCHARS = HttpBytes::tchar;
+  private static final ByteProcessor VALUE_BYTES = HttpBytes::valueByte;
+  private static final ByteProcessor TARGET_BYTES = HttpBytes::targetByte;
   private static final byte[] CHUNKED = "chunked".getBytes(StandardCharsets.US_ASCII);
 
   private static final int PHASE_LEADING = 0;
@@ -239,10 +242,7 @@ public final class RequestHead {
   }
 
   private int requestLine(ByteBuf buf, int base, int start, int end) {
-    int i = start;
-    while (i < end && HttpBytes.tchar(buf.getByte(base + i))) {
-      i++;
-    }
+    int i = scanTo(buf, base, start, end, TCHARS);
     if (i == start) {
       return reject(400, "the method is not a token");
     }
@@ -251,17 +251,11 @@ public final class RequestHead {
     }
     methodEnd = i;
     targetStart = ++i;
-    while (i < end) {
-      byte b = buf.getByte(base + i);
-      if (b == SP) {
-        break;
-      }
-      if (!HttpBytes.targetByte(b)) {
-        return reject(400, b == '#'
-            ? "'#' in the request target (a fragment is never sent)"
-            : "invalid character in the request target");
-      }
-      i++;
+    i = scanTo(buf, base, i, end, TARGET_BYTES);
+    if (i < end && buf.getByte(base + i) != SP) {
+      return reject(400, buf.getByte(base + i) == '#'
+          ? "'#' in the request target (a fragment is never sent)"
+          : "invalid character in the request target");
     }
     targetEnd = i;
     if (targetEnd == targetStart) {
@@ -321,18 +315,11 @@ public final class RequestHead {
           ? "whitespace before the first header field"
           : "obs-fold (a header line starting with whitespace)");
     }
-    int i = start;
-    while (i < end) {
-      byte b = buf.getByte(base + i);
-      if (b == ':') {
-        break;
-      }
-      if (!HttpBytes.tchar(b)) {
-        return reject(400, HttpBytes.ows(b)
-            ? "whitespace between a header name and its colon"
-            : "invalid character in a header name");
-      }
-      i++;
+    int i = scanTo(buf, base, start, end, TCHARS);
+    if (i < end && buf.getByte(base + i) != ':') {
+      return reject(400, HttpBytes.ows(buf.getByte(base + i))
+          ? "whitespace between a header name and its colon"
+          : "invalid character in a header name");
     }
     if (i == end) {
       return reject(400, "a header line without a colon");
@@ -346,15 +333,14 @@ public final class RequestHead {
       i++;
     }
     int valueStart = i;
-    int valueEnd = i;
-    for (; i < end; i++) {
-      byte b = buf.getByte(base + i);
-      if (!HttpBytes.valueByte(b)) {
-        return reject(400, b == 0 ? "NUL in a header value" : "control character in a header value");
-      }
-      if (!HttpBytes.ows(b)) {
-        valueEnd = i + 1;
-      }
+    int bad = scanTo(buf, base, i, end, VALUE_BYTES);
+    if (bad < end) {
+      return reject(400, buf.getByte(base + bad) == 0
+          ? "NUL in a header value" : "control character in a header value");
+    }
+    int valueEnd = end;
+    while (valueEnd > valueStart && HttpBytes.ows(buf.getByte(base + valueEnd - 1))) {
+      valueEnd--;
     }
     if (count == fieldOf.length) {
       fieldOf = Arrays.copyOf(fieldOf, count * 2);
@@ -649,6 +635,15 @@ public final class RequestHead {
   }
 
   // ---- byte helpers ----
+
+  /** The first index in [from, end) whose byte {@code accepts} refuses, or end. */
+  private static int scanTo(ByteBuf buf, int base, int from, int end, ByteProcessor accepts) {
+    if (from >= end) {
+      return end;
+    }
+    int at = buf.forEachByte(base + from, end - from, accepts);
+    return at < 0 ? end : at - base;
+  }
 
   private static boolean equalsLower(ByteBuf buf, int at, int len, byte[] lower) {
     if (len != lower.length) {
