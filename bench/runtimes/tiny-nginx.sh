@@ -29,6 +29,9 @@ http {
   }
 }
 CONF
+# Debian installs nginx in /usr/sbin, which a jailed sandbox's PATH (/usr/local/bin:/usr/bin:/bin,
+# as for any unprivileged user) does not search.
+PATH="$PATH:/usr/sbin:/sbin"
 if [ -n "${BENCH_BACKEND_CPUS:-}" ] && command -v taskset >/dev/null 2>&1; then
   exec taskset -c "$BENCH_BACKEND_CPUS" nginx -p "$dir" -c "$dir/nginx.conf"
 fi
