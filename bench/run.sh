@@ -230,7 +230,8 @@ start_ours() {
   local logf="$WORK/$name.log"
   (cd "$SRC" && exec taskset -c "$PROXY_CPU" java $JVM_OPTS -jar "$PROXY_JAR" \
       --config "${PROXY_CONF:-$SRC/conf/agentcube.yaml}" --server.port=0 --server.eventLoops=1 \
-      --runtimes.dirs="$dir" --process.stateDir="$WORK/state-$name" "$@" > "$logf" 2>&1) &
+      --runtimes.dirs="$dir" --process.stateDir="$WORK/state-$name" \
+      --isolation.mode=off "$@" > "$logf" 2>&1) &
   OURS_PID=$!; PIDS+=("$OURS_PID")
   OURS_PORT="$(wait_log "$logf" 'listening on http://127\.0\.0\.1:[0-9]+' 90 "$OURS_PID")"
   $TOOLS wait-pools "http://127.0.0.1:$OURS_PORT" 120
