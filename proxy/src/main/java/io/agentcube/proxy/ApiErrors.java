@@ -56,7 +56,7 @@ public final class ApiErrors {
       // The upstream connection's idle timeout closed it under this request.
       e = AgentCubeException.stackless(ErrorCode.SANDBOX_TIMEOUT, "the sandbox sent nothing for "
           + upstreamIdleTimeoutNanos / 1_000_000 + " ms");
-    } else if (Forwarder.protocolError(failure)) {
+    } else if (protocolError(failure)) {
       e = AgentCubeException.stackless(ErrorCode.SANDBOX_PROTOCOL_ERROR,
           "the sandbox's answer is not valid HTTP/1.1");
     } else if (failure instanceof TimeoutException) {
@@ -78,6 +78,27 @@ public final class ApiErrors {
    * "lost" answer is used), the {@code agentcube_upstream_errors_total} reason or null.
    */
   public record DataPlaneError(AgentCubeException error, String upstreamReason, boolean lost) {}
+
+  /**
+   * Whether {@code failure} says the sandbox broke HTTP (Netty's decoder refused its answer: not
+   * HTTP, a head over the limits, a malformed header) rather than being unreachable or slow.
+   */
+  private static boolean protocolError(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof AgentCubeException e) {
+        return e.code() == ErrorCode.SANDBOX_PROTOCOL_ERROR;
+      }
+      if (t instanceof io.netty.handler.codec.DecoderException
+          || t instanceof io.netty.handler.codec.TooLongFrameException
+          || t instanceof IllegalArgumentException) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
 
   private static String upstreamReason(ErrorCode code) {
     return switch (code) {

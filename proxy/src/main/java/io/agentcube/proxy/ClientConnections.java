@@ -73,7 +73,7 @@ import org.slf4j.LoggerFactory;
 final class ClientConnections implements Handler<HttpConnection> {
 
   private static final Logger log = LoggerFactory.getLogger(ClientConnections.class);
-  private static final String DECODER = "httpDecoder"; // Vert.x's name for its request decoder
+  static final String DECODER = "httpDecoder"; // Vert.x's name for its request decoder
   private static final String VERTX_HANDLER = "handler";
   private static final String ENCODER = "httpEncoder"; // Vert.x's response encoder
 

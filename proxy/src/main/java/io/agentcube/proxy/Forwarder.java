@@ -270,27 +270,6 @@ final class Forwarder {
     });
   }
 
-  /**
-   * Whether {@code failure} says the sandbox broke HTTP (Netty's decoder refused its answer: not
-   * HTTP, a head over the limits, a malformed header) rather than being unreachable or slow.
-   */
-  static boolean protocolError(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof AgentCubeException e) {
-        return e.code() == ErrorCode.SANDBOX_PROTOCOL_ERROR;
-      }
-      if (t instanceof io.netty.handler.codec.DecoderException
-          || t instanceof io.netty.handler.codec.TooLongFrameException
-          || t instanceof IllegalArgumentException) {
-        return true;
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return false;
-  }
-
   /** A failure before the response head: the upstream request reset, then {@link #fail}. */
   private void failed(Exchange exchange, Throwable failure, HttpClientRequest upstream) {
     if (upstream != null) {

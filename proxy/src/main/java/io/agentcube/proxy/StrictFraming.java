@@ -46,7 +46,7 @@ import java.util.List;
  */
 final class StrictFraming {
 
-  private static final String DECODER = "httpDecoder";
+  private static final String DECODER = ClientConnections.DECODER;
   private static final String ENCODER = "httpEncoder";
 
   private StrictFraming() {}
