@@ -39,8 +39,11 @@ import java.util.Arrays;
  *       refused); a line starting with whitespace (obs-fold) is refused; the field section, CRLFs
  *       and the final empty line included, over {@code maxHeaderSize} bytes is refused.
  *   <li>Content-Length: every element of every Content-Length field (a comma list) is 1-19
- *       digits fitting a {@code long}; several are accepted only when all are identical (RFC 9110
- *       §8.6), else refused; a sign, an empty value or element, a non-digit is refused.
+ *       digits fitting a {@code long}; several are accepted only when all are the same digits
+ *       (RFC 9110 §8.6; {@code 5} and {@code 05} differ, as they do for Netty), else refused; a
+ *       sign, an empty value or element, a non-digit is refused. HTTP/1.0 knows no list (RFC 1945
+ *       §10.4: {@code 1*DIGIT}): a comma list in an HTTP/1.0 response is refused, identical
+ *       duplicate fields are not.
  *   <li>Transfer-Encoding: refused together with Content-Length, and in an HTTP/1.0 response
  *       (RFC 9112 §6.1: faulty framing). Its codings over all its fields, in order: chunked twice,
  *       or anywhere but last, is refused; chunked last is {@link Framing#CHUNKED}; no chunked is
@@ -359,6 +362,8 @@ public final class ResponseHead {
   /** Every element of every Content-Length field: digits, all the same value. */
   private int lengths(ByteBuf buf, int base) {
     long value = -1;
+    int firstStart = -1;
+    int firstLen = 0;
     for (int h = first[F_CONTENT_LENGTH]; h < count; h++) {
       if (fieldOf[h] != F_CONTENT_LENGTH) {
         continue;
@@ -381,6 +386,18 @@ public final class ResponseHead {
         if (s == t || t - s > 19) {
           return reject("Content-Length is not a number of bytes");
         }
+        if (firstStart >= 0) {
+          if (versionMinor == 0 && i > pos[4 * h + 2]) {
+            return reject("a Content-Length list in an HTTP/1.0 response");
+          }
+          if (t - s != firstLen || !equalsIgnoreCase(buf, base + s, base + firstStart, firstLen)) {
+            return reject("Content-Length values differ");
+          }
+          i = elemEnd + 1;
+          continue;
+        }
+        firstStart = s;
+        firstLen = t - s;
         long n = 0;
         for (int k = s; k < t; k++) {
           byte b = buf.getByte(base + k);
@@ -391,9 +408,6 @@ public final class ResponseHead {
           if (n < 0) {
             return reject("Content-Length overflows");
           }
-        }
-        if (value >= 0 && n != value) {
-          return reject("Content-Length values differ");
         }
         value = n;
         i = elemEnd + 1;

@@ -204,7 +204,21 @@ class ResponseHeadTest {
     assertThat(h.framing(false)).isEqualTo(Framing.LENGTH);
     assertThat(h.contentLength()).isEqualTo(5);
     assertThat(complete(res("Content-Length: 5 ,5,\t5")).contentLength()).isEqualTo(5);
-    assertThat(complete(res("Content-Length: 005", "Content-Length: 5")).contentLength()).isEqualTo(5);
+    assertThat(complete("HTTP/1.0 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").contentLength())
+        .isEqualTo(5);
+  }
+
+  /** "Identical" means the same digits: 5 and 05 may be one number, but Netty refuses them, so do we. */
+  @Test
+  void sameNumberDifferentDigits_rejected() {
+    rejects(res("Content-Length: 005", "Content-Length: 5"), "Content-Length values differ");
+    rejects(res("Content-Length: 5, 05"), "Content-Length values differ");
+  }
+
+  /** HTTP/1.0's Content-Length is 1*DIGIT (RFC 1945 §10.4): no list to recover from. */
+  @Test
+  void contentLengthListInHttp10_rejected() {
+    rejects("HTTP/1.0 200 OK\r\nContent-Length: 5, 5\r\n\r\n", "HTTP/1.0");
   }
 
   @Test
