@@ -4,6 +4,7 @@
 /status2000   a status line with a four-digit status
 /bighead      a response head far larger than any limit
 /upload       a final 413 as soon as the request head is read, body unread, then close
+/smuggle      a whole 200 "ok" and, in the same write, a second response nobody asked for
 anything else 200 "ok"
 """
 import os
@@ -36,6 +37,15 @@ def serve(conn):
             try:
                 while conn.recv(65536):
                     pass
+            except OSError:
+                pass
+        elif path.endswith("/smuggle"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                         b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled")
+            conn.settimeout(5.0)
+            try:
+                while conn.recv(65536):
+                    pass  # keeps the connection open: the extra answer waits for a next request
             except OSError:
                 pass
         else:

@@ -23,17 +23,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.micrometer.PrometheusScrapingHandler;
-import java.nio.file.Path;
 import java.time.Clock;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,10 +63,9 @@ public final class AgentCubeProxy {
   private SandboxBackend backend;
   private SandboxPools pools;
   private SessionRouter sessions;
-  private io.vertx.core.http.HttpClientAgent client;
   private HttpServer server;
   private Router router;
-  private UpstreamAffinity affinity;
+  private Relay relay;
   private ClientConnections connections;
   private Future<Void> closed;
   private long flushTimer = -1;
@@ -173,24 +168,6 @@ public final class AgentCubeProxy {
   private Future<Void> listen() {
     long idleTimeoutMs = config.duration("upstream.idleTimeout").toMillis();
     long connectTimeoutMs = config.duration("upstream.connectTimeout").toMillis();
-    client = vertx.createHttpClient(new HttpClientOptions()
-            .setKeepAlive(true)
-            .setTcpNoDelay(true)
-            .setKeepAliveTimeout(60)
-            // The upstream idle timeout lives on the connection (one idle check per connection,
-            // no timer per request); an in-flight request it cuts is answered 504.
-            .setIdleTimeout((int) idleTimeoutMs)
-            .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
-            .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
-            .setMaxHeaderSize(config.integer("server.maxHeaderSize")),
-        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(config.integer("upstream.maxConnectionsPerSandbox")));
-    int maxPinned = config.integer("upstream.affinity.maxConnections");
-    affinity = maxPinned == 0 ? null
-        : new UpstreamAffinity(client, maxPinned, connectTimeoutMs);
-    Forwarder forwarder = new Forwarder(client, affinity, sessions, metrics, idleTimeoutMs, connectTimeoutMs);
-    InvocationHandler invocations = new InvocationHandler(runtimes, sessions, forwarder,
-        requestMetrics ? metrics : null, auth);
-
     router = Router.router(vertx);
     new ControlPlaneRoutes(runtimes, loader, sessions, pools, auth)
         .mount(router, config.integer("server.maxControlBodySize"));
@@ -236,26 +213,28 @@ public final class AgentCubeProxy {
         .setMaxHeaderSize(config.integer("server.maxHeaderSize"))
         .setMaxInitialLineLength(config.integer("server.maxInitialLineLength"))
         .setIdleTimeout((int) config.duration("server.clientIdleTimeout").toSeconds());
-    connections.serverOptions(options);
+    relay = new Relay(runtimes, sessions, auth, metrics, requestMetrics ? metrics : null, accessLog,
+        tracing, connections, ((io.vertx.core.internal.VertxInternal) vertx).transport().channelFactory(false),
+        config.integer("server.maxInitialLineLength"), config.integer("server.maxHeaderSize"),
+        config.duration("server.headerReadTimeout").toMillis(), idleTimeoutMs, connectTimeoutMs,
+        config.integer("upstream.maxConnectionsPerSandbox"));
+    connections.relay(relay);
     server = vertx.createHttpServer(options)
         .connectionHandler(connections)
         .invalidRequestHandler(AgentCubeProxy::invalidRequest)
-        .requestHandler(req -> dispatch(req, invocations, router));
+        .requestHandler(req -> dispatch(req, router));
     log.info("client connections max={} headerReadTimeout={}ms fdLimit={}", connections.max(),
         config.duration("server.headerReadTimeout").toMillis(), ClientConnections.fdLimit());
     return server.listen().mapEmpty();
   }
 
   /**
-   * Every request: invocations (either URL shape, parsed once by {@link InvocationTarget}) straight
-   * to the data plane, the rest to the router, metrics around both.
+   * Every request the relay passes to Vert.x: everything but the invocations, which the relay
+   * serves itself ({@link Relay}), to the router, metrics around it.
    */
-  private void dispatch(HttpServerRequest req, InvocationHandler invocations, Router router) {
+  private void dispatch(HttpServerRequest req, Router router) {
     if (accessLog != null) {
-      // Before the checks, so that a refused request has its line too; parsed here only for the
-      // line's runtime (the access log is off by default).
-      InvocationTarget named = InvocationTarget.parse(req.path());
-      accessLog.observe(req, named == null ? null : named.namespace() + "/" + named.name());
+      accessLog.observe(req, null); // before the checks, so that a refused request has its line too
     }
     AgentCubeException bad = RequestChecks.violation(req);
     if (bad != null) {
@@ -263,14 +242,6 @@ public final class AgentCubeProxy {
       return;
     }
     String path = req.path();
-    InvocationTarget target = InvocationTarget.parse(path);
-    if (target != null) {
-      if (tracing != null) {
-        tracing.dropInbound(req.headers()); // the forward carries the proxy's span instead
-      }
-      invocations.handle(req, target); // its Exchange does the metering
-      return;
-    }
     Route route = Route.of(path);
     if (requestMetrics) {
       req.response().endHandler(new RequestMeter(req.response(), route, metrics));
@@ -307,7 +278,7 @@ public final class AgentCubeProxy {
 
   /** Upstream connections pinned to client connections now (tests). */
   int pinnedConnections() {
-    return affinity == null ? 0 : affinity.size();
+    return relay == null ? 0 : relay.pinned.get();
   }
 
   /** The bound port (useful with {@code server.port: 0}). */
@@ -380,7 +351,6 @@ public final class AgentCubeProxy {
         .transform(x -> pools == null ? Future.<Void>succeededFuture() : pools.close())
         .transform(x -> backend == null ? Future.<Void>succeededFuture() : backend.close())
         .transform(x -> platform == null ? Future.<Void>succeededFuture() : platform.close())
-        .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close())
         .andThen(x -> {
           if (tokens != null) {
             tokens.close();

@@ -3,7 +3,6 @@ package io.agentcube.proxy;
 import io.agentcube.error.AgentCubeException;
 import io.agentcube.error.ErrorCode;
 import io.agentcube.proxy.config.ConfigException;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -20,9 +19,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpConnection;
 import java.util.Set;
@@ -47,16 +44,11 @@ import org.slf4j.LoggerFactory;
  *       would hold its connection forever (slowloris): this timer is not restarted by bytes.</li>
  * </ul>
  *
- * <p>Hand-built here: the two small handlers around Vert.x's {@code httpDecoder}. One, before the
- * decoder, sees raw bytes and arms a Netty timer on the event loop when a head starts; the other,
- * after it, sees the decoded {@link HttpRequest} (head complete: the timer is cancelled) and the
- * request's {@link LastHttpContent} (the next byte starts the next head). When the connection
- * leaves HTTP (a WebSocket or other upgrade removes {@code httpDecoder}) the timer is off for good.
- * Bytes of a pipelined head that arrived with the previous request are covered from the next byte
- * on; an otherwise silent connection is the idle timeout's ({@code server.clientIdleTimeout}).
+ * <p>The header-read timeout is the relay's ({@link RelayConnection}), which sees every head
+ * first; this class installs the relay on every connection under the cap ({@link #relay}).
  *
  * <p><b>Drain</b> ({@link #drain}): from then on every final response head written on an HTTP
- * connection carries {@code Connection: close}, and the connection is shut down after that response
+ * connection (by Vert.x, or by the relay, which asks {@link #draining}) carries {@code Connection: close}, and the connection is shut down after that response
  * (Vert.x's {@link HttpConnection#shutdown graceful connection shutdown}: closed once the response in
  * progress has ended, or at the drain's deadline). Keep-alive clients thus learn to reconnect
  * elsewhere with their next response, and no idle connection is closed under a request that is
@@ -74,7 +66,7 @@ final class ClientConnections implements Handler<HttpConnection> {
 
   private static final Logger log = LoggerFactory.getLogger(ClientConnections.class);
   static final String DECODER = "httpDecoder"; // Vert.x's name for its request decoder
-  private static final String VERTX_HANDLER = "handler";
+  static final String VERTX_HANDLER = "handler"; // Vert.x's connection handler, last in the pipeline
   private static final String ENCODER = "httpEncoder"; // Vert.x's response encoder
 
   /**
@@ -92,8 +84,7 @@ final class ClientConnections implements Handler<HttpConnection> {
   /** {@link System#nanoTime} by which draining connections must be closed; 0 while not draining. */
   private volatile long drainDeadline;
   private final byte[] refusal;
-  /** The server's options once known; the strict decoder is built from them. */
-  private volatile io.vertx.core.http.HttpServerOptions serverOptions;
+  private volatile Relay relay;
 
   /**
    * @param max open client connections at most
@@ -148,9 +139,14 @@ final class ClientConnections implements Handler<HttpConnection> {
     return max;
   }
 
-  /** The HTTP server's options, before it listens: {@link StrictFraming} builds its decoder from them. */
-  void serverOptions(io.vertx.core.http.HttpServerOptions options) {
-    this.serverOptions = options;
+  /** Every accepted connection from now on gets {@code relay} in front of Vert.x's decoder. */
+  void relay(Relay relay) {
+    this.relay = relay;
+  }
+
+  /** Whether the drain has begun: every response then closes its connection. */
+  boolean draining() {
+    return drainDeadline != 0;
   }
 
   /** Client connections open now. */
@@ -177,13 +173,10 @@ final class ClientConnections implements Handler<HttpConnection> {
       pipeline.addBefore(VERTX_HANDLER, "agentcubeRefuse", new Refusal());
       return;
     }
-    if (serverOptions != null) {
-      StrictFraming.install(pipeline, serverOptions);
-    }
-    if (headerReadTimeoutMs > 0) {
-      HeadTimer timer = new HeadTimer();
-      pipeline.addBefore(DECODER, "agentcubeHeadStart", timer.start);
-      pipeline.addAfter(DECODER, "agentcubeHeadEnd", timer.end);
+    Relay r = relay;
+    if (r != null) {
+      // The relay parses every head (strictly) and times it (the header-read timeout): see Relay.
+      r.install(pipeline, ((io.vertx.core.net.impl.ConnectionBase) connection).context());
     }
     accepted.add(connection);
     channel.closeFuture().addListener(f -> accepted.remove(connection));
@@ -220,7 +213,12 @@ final class ClientConnections implements Handler<HttpConnection> {
       Channel channel = ((io.vertx.core.net.impl.ConnectionBase) c).channel();
       if (channel.isOpen()) {
         n++;
-        channel.close();
+        RelayConnection r = channel.pipeline().get(RelayConnection.class);
+        if (r != null) {
+          r.forceClose(); // even with a relay exchange in progress
+        } else {
+          channel.close();
+        }
       }
     }
     return n;
@@ -265,68 +263,6 @@ final class ClientConnections implements Handler<HttpConnection> {
         }
       }
       ctx.write(msg, promise);
-    }
-  }
-
-  /** Closes the connection unless a head completes in time; see the class comment. */
-  private final class HeadTimer {
-    private ScheduledFuture<?> deadline;
-    /** A head has started and not completed. */
-    private boolean inHead;
-    /** A head completed and its request's body has not ended. */
-    private boolean inRequest;
-
-    final ChannelInboundHandlerAdapter start = new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (ctx.pipeline().get(DECODER) == null) {
-          // No longer HTTP (a tunnel): nothing to time any more.
-          cancel();
-          ctx.pipeline().remove(this);
-          ctx.pipeline().remove(end);
-        } else if (!inHead && !inRequest && msg instanceof ByteBuf b && b.isReadable()) {
-          inHead = true;
-          deadline = ctx.executor().schedule(() -> expired(ctx), headerReadTimeoutMs, TimeUnit.MILLISECONDS);
-        }
-        ctx.fireChannelRead(msg);
-      }
-
-      @Override
-      public void channelInactive(ChannelHandlerContext ctx) {
-        cancel();
-        ctx.fireChannelInactive();
-      }
-    };
-
-    final ChannelInboundHandlerAdapter end = new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof HttpRequest) {
-          cancel();
-          inHead = false;
-          inRequest = true;
-        }
-        if (msg instanceof LastHttpContent) {
-          inRequest = false;
-        }
-        ctx.fireChannelRead(msg);
-      }
-    };
-
-    private void cancel() {
-      if (deadline != null) {
-        deadline.cancel(false);
-        deadline = null;
-      }
-    }
-
-    private void expired(ChannelHandlerContext ctx) {
-      deadline = null;
-      if (inHead) {
-        log.debug("request head not complete within {} ms, connection closed remote={}",
-            headerReadTimeoutMs, ctx.channel().remoteAddress());
-        ctx.channel().close();
-      }
     }
   }
 

@@ -147,7 +147,7 @@ final class ControlPlaneRoutes {
           .put("sandboxId", sandbox.id())
           .put("sandboxName", sandbox.name())
           .put("entryPoints", entryPoints(sandbox));
-      rc.response().putHeader(InvocationHandler.SESSION_HEADER, s.id());
+      rc.response().putHeader(Relay.SESSION_HEADER, s.id());
       json(rc, 200, out);
     });
   }

@@ -38,19 +38,9 @@ final class RequestChecks {
   }
 
   static AgentCubeException violation(HttpVersion version, String uri, MultiMap headers) {
-    AgentCubeException form = targetForm(uri);
+    AgentCubeException form = target(uri);
     if (form != null) {
       return form;
-    }
-    for (int i = 0; i < uri.length(); i++) {
-      char c = uri.charAt(i);
-      if (c <= 0x20 || c >= 0x7f || c == '#') {
-        return bad("invalid character in the request target at index " + i
-            + (c == '#' ? " ('#': a fragment is never sent)" : ""));
-      }
-      if (c == '%' && (i + 2 >= uri.length() || !hex(uri.charAt(i + 1)) || !hex(uri.charAt(i + 2)))) {
-        return bad("invalid percent-encoding in the request target at index " + i);
-      }
     }
     List<String> hosts = headers.getAll(HttpHeaders.HOST);
     if (hosts.size() > 1) {
@@ -78,6 +68,25 @@ final class RequestChecks {
     }
     if (lengths.size() == 1 && !digits(lengths.get(0))) {
       return bad("Content-Length is not a number of bytes");
+    }
+    return null;
+  }
+
+  /** The request target's form and characters, percent-encoding included; null when valid. */
+  static AgentCubeException target(String uri) {
+    AgentCubeException form = targetForm(uri);
+    if (form != null) {
+      return form;
+    }
+    for (int i = 0; i < uri.length(); i++) {
+      char c = uri.charAt(i);
+      if (c <= 0x20 || c >= 0x7f || c == '#') {
+        return bad("invalid character in the request target at index " + i
+            + (c == '#' ? " ('#': a fragment is never sent)" : ""));
+      }
+      if (c == '%' && (i + 2 >= uri.length() || !hex(uri.charAt(i + 1)) || !hex(uri.charAt(i + 2)))) {
+        return bad("invalid percent-encoding in the request target at index " + i);
+      }
     }
     return null;
   }

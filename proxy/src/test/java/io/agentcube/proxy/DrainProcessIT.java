@@ -372,7 +372,7 @@ class DrainProcessIT {
     long cutMs;
     try {
       HttpResponse<String> r = endless.get(30, TimeUnit.SECONDS);
-      throw new AssertionError("the endless request got an answer: " + r.statusCode() + " " + r.body());
+      throw new AssertionError("the endless request got an answer: " + r.statusCode() + " " + r.body() + "\n" + proxy.output());
     } catch (java.util.concurrent.ExecutionException e) {
       cutMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
       assertThat(e.getCause()).isInstanceOf(IOException.class);

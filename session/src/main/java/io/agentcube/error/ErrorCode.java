@@ -19,12 +19,14 @@ public enum ErrorCode {
   METHOD_NOT_ALLOWED(405),
   SANDBOX_LOST(410),
   PAYLOAD_TOO_LARGE(413),
+  URI_TOO_LONG(414),
   HEADERS_TOO_LARGE(431),
   SERVER_OVERLOADED(429),
   SESSION_LIMIT(429),
   INTERNAL(500),
   /** A request in a transfer coding the proxy does not implement (only chunked is). */
   NOT_IMPLEMENTED(501),
+  HTTP_VERSION_NOT_SUPPORTED(505),
   SANDBOX_UNREACHABLE(502),
   /** The sandbox answered with something that is not valid HTTP/1.1 (garbage, a status outside 100-599, an oversized head). */
   SANDBOX_PROTOCOL_ERROR(502),

@@ -185,10 +185,14 @@ public final class Authenticator {
    * token is checked all the same (its new sessions get an owner).
    */
   public Future<Caller> authenticateInvocation(HttpServerRequest req) {
+    return authenticateInvocation(req.getHeader(HttpHeaders.AUTHORIZATION));
+  }
+
+  /** {@link #authenticateInvocation(HttpServerRequest)} given its {@code Authorization} value (or null). */
+  public Future<Caller> authenticateInvocation(String header) {
     if (check == null) {
       return Future.succeededFuture(Caller.UNCHECKED);
     }
-    String header = req.getHeader(HttpHeaders.AUTHORIZATION);
     if (header == null && !tokenOnInvocations) {
       return Future.succeededFuture(Caller.UNCHECKED);
     }

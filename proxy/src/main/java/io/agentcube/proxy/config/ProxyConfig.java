@@ -49,7 +49,6 @@ public final class ProxyConfig {
       ConfigKey.duration("upstream.connectTimeout", "5s", 1, 600_000),
       ConfigKey.duration("upstream.idleTimeout", "10m", 1, 86_400_000),
       ConfigKey.integer("upstream.maxConnectionsPerSandbox", 64, 1, 100_000),
-      ConfigKey.integer("upstream.affinity.maxConnections", 4096, 0, 1_000_000),
       ConfigKey.string("process.stateDir", ""),
       ConfigKey.duration("process.readyTimeout", "60s", 1, Long.MAX_VALUE / 2),
       ConfigKey.duration("process.stopGracePeriod", "5s", 0, 600_000),

@@ -88,16 +88,27 @@ public final class AccessLog {
 
   private void write(HttpServerRequest request, String runtime, long nanos) {
     HttpServerResponse response = request.response();
-    String method = request.method().name();
-    String path = printable(redactPath(request.path()));
-    int status = response.getStatusCode();
-    double durationMs = Math.round(nanos / 1_000.0) / 1_000.0;
-    long bytes = response.bytesWritten();
-    String requestId = requestId(request.getHeader(REQUEST_ID_HEADER));
     String session = request.getHeader(SESSION_HEADER);
     if (session == null) {
       session = response.headers().get(SESSION_HEADER);
     }
+    write(request.method().name(), request.path(), response.getStatusCode(), nanos, response.bytesWritten(),
+        request.getHeader(REQUEST_ID_HEADER), session, runtime);
+  }
+
+  /**
+   * Writes one line for a request the relay served (invocations do not reach Vert.x's request
+   * objects): the same fields as for every other request.
+   *
+   * @param path without the query
+   * @param requestIdHeader the client's {@code x-request-id}, or null
+   * @param session the session's full id (redacted here), or null
+   */
+  public void write(String method, String rawPath, int status, long nanos, long bytes, String requestIdHeader,
+      String session, String runtime) {
+    String path = printable(redactPath(rawPath));
+    double durationMs = Math.round(nanos / 1_000.0) / 1_000.0;
+    String requestId = requestId(requestIdHeader);
     String shown = session == null ? null : SessionIds.redact(session);
     log.atInfo()
         .addKeyValue("method", method)

@@ -128,6 +128,48 @@ public final class ChunkedDecoderState {
     return i;
   }
 
+  /**
+   * {@link #consume(ByteBuf)} that stops where chunk data begins, for a caller that takes the
+   * data itself ({@link #inData()}, {@link #skipData}): a relay that removes the chunked framing
+   * (for an HTTP/1.0 client).
+   *
+   * @return how many framing bytes were taken
+   */
+  public int consumeFraming(ByteBuf buf) {
+    final int base = buf.readerIndex();
+    final int avail = buf.readableBytes();
+    int i = 0;
+    while (i < avail && state < DONE && state != DATA) {
+      if (!step(buf.getByte(base + i))) {
+        return i;
+      }
+      i++;
+    }
+    return i;
+  }
+
+  /** Whether the next bytes are chunk data: {@link #dataRemaining()} of them. */
+  public boolean inData() {
+    return state == DATA;
+  }
+
+  /** Data bytes left in the current chunk. */
+  public long dataRemaining() {
+    return state == DATA ? remaining : 0;
+  }
+
+  /** Takes {@code n} (at most {@link #dataRemaining()}) data bytes the caller has passed on. */
+  public void skipData(int n) {
+    if (state != DATA || n > remaining || n < 0) {
+      throw new IllegalStateException("not " + n + " bytes of chunk data left");
+    }
+    remaining -= n;
+    dataBytes += n;
+    if (remaining == 0) {
+      state = DATA_CR;
+    }
+  }
+
   /** One framing byte; false when it is refused. */
   private boolean step(byte b) {
     switch (state) {

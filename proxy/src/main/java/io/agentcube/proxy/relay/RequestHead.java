@@ -73,7 +73,18 @@ public final class RequestHead {
     UPGRADE("upgrade"),
     EXPECT("expect"),
     HOST("host"),
-    SESSION_ID("x-agentcube-session-id");
+    SESSION_ID("x-agentcube-session-id"),
+    // the relay drops or rewrites these when it forwards a request
+    KEEP_ALIVE("keep-alive"),
+    PROXY_CONNECTION("proxy-connection"),
+    PROXY_AUTHENTICATE("proxy-authenticate"),
+    PROXY_AUTHORIZATION("proxy-authorization"),
+    TE("te"),
+    TRAILER("trailer"),
+    AUTHORIZATION("authorization"),
+    X_FORWARDED_FOR("x-forwarded-for"),
+    X_FORWARDED_HOST("x-forwarded-host"),
+    X_FORWARDED_PROTO("x-forwarded-proto");
 
     final byte[] lower;
 
@@ -363,18 +374,29 @@ public final class RequestHead {
   }
 
   private static int classify(ByteBuf buf, int at, int len) {
+    // candidates by length first: most names are none of these and cost one switch
     Field f;
+    Field g = null;
     switch (len) {
       case 14: f = Field.CONTENT_LENGTH; break;
-      case 17: f = Field.TRANSFER_ENCODING; break;
-      case 10: f = Field.CONNECTION; break;
-      case 7: f = Field.UPGRADE; break;
+      case 17: f = Field.TRANSFER_ENCODING; g = Field.X_FORWARDED_PROTO; break;
+      case 10: f = Field.CONNECTION; g = Field.KEEP_ALIVE; break;
+      case 7: f = Field.UPGRADE; g = Field.TRAILER; break;
       case 6: f = Field.EXPECT; break;
       case 4: f = Field.HOST; break;
       case 22: f = Field.SESSION_ID; break;
+      case 16: f = Field.PROXY_CONNECTION; g = Field.X_FORWARDED_HOST; break;
+      case 18: f = Field.PROXY_AUTHENTICATE; break;
+      case 19: f = Field.PROXY_AUTHORIZATION; break;
+      case 2: f = Field.TE; break;
+      case 13: f = Field.AUTHORIZATION; break;
+      case 15: f = Field.X_FORWARDED_FOR; break;
       default: return -1;
     }
-    return equalsLower(buf, at, len, f.lower) ? f.ordinal() : -1;
+    if (equalsLower(buf, at, len, f.lower)) {
+      return f.ordinal();
+    }
+    return g != null && equalsLower(buf, at, len, g.lower) ? g.ordinal() : -1;
   }
 
   private int finish(ByteBuf buf, int base) {

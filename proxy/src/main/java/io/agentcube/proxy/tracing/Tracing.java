@@ -8,6 +8,14 @@ import io.agentcube.session.SessionIds;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapSetter;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
@@ -26,8 +34,9 @@ import java.util.concurrent.TimeUnit;
  * {@code agentcube-proxy}, OTLP over HTTP/protobuf (the JDK's HTTP client sends it; there is no
  * gRPC sender in the build), traces only (metrics are Prometheus', logs are standard output).
  *
- * <p>Spans: Vert.x's OpenTelemetry tracer makes a server span per request (continuing the
- * client's {@code traceparent}) and a client span per forward to a sandbox, whose context the
+ * <p>Spans: a server span per request (continuing the client's {@code traceparent}; Vert.x's
+ * OpenTelemetry tracer makes it for what Vert.x serves, {@link #serverSpan} for what the relay
+ * serves) and a client span per forward to a sandbox ({@link #forward}), whose context the
  * sandbox gets as its {@code traceparent}; {@link #sessionStart} adds a span for a new session's
  * start (warm claim or cold start), child of the request's span. Span attributes carry no full
  * session id (a credential): {@link SessionIds#redact} only.
@@ -103,16 +112,70 @@ public final class Tracing implements AutoCloseable {
     });
   }
 
-  /**
-   * Removes the client's trace headers ({@code traceparent}, {@code tracestate}, {@code baggage}:
-   * whatever the configured propagators read) from a request about to be forwarded. Vert.x's
-   * tracer has read them into the server span already, and injects the forward's own context
-   * into the upstream request: copied as well, the sandbox would get two {@code traceparent}s.
-   */
-  public void dropInbound(io.vertx.core.MultiMap headers) {
-    for (String field : sdk.getPropagators().getTextMapPropagator().fields()) {
-      headers.remove(field);
+  /** The spans of one invocation the relay serves: its server span, then its forward's client span. */
+  public static final class Relayed {
+    private final Span server;
+    private final Context context;
+    private Span client;
+
+    private Relayed(Span server, Context context) {
+      this.server = server;
+      this.context = context;
     }
+  }
+
+  private static final TextMapGetter<Function<String, String>> GETTER = new TextMapGetter<>() {
+    @Override
+    public Iterable<String> keys(Function<String, String> carrier) {
+      return List.of();
+    }
+
+    @Override
+    public String get(Function<String, String> carrier, String key) {
+      return carrier == null ? null : carrier.apply(key);
+    }
+  };
+
+  private static final TextMapSetter<BiConsumer<String, String>> SETTER = (carrier, key, value) -> carrier.accept(key, value);
+
+  /**
+   * Starts the server span of an invocation the relay serves, continuing the trace context that
+   * {@code header} (a request field's value by lower-case name, or null) carries.
+   */
+  public Relayed serverSpan(String method, String path, Function<String, String> header) {
+    Context parent = sdk.getPropagators().getTextMapPropagator().extract(Context.root(), header, GETTER);
+    Span span = tracer.spanBuilder(method).setSpanKind(SpanKind.SERVER).setParent(parent)
+        .setAttribute("http.request.method", method).setAttribute("url.path", path).startSpan();
+    return new Relayed(span, parent.with(span));
+  }
+
+  /** Makes the invocation's server span current (its session start's parent) until closed. */
+  public Scope inSpan(Relayed r) {
+    return r.context.makeCurrent();
+  }
+
+  /** Starts the forward's client span and gives its context to {@code inject} as header fields. */
+  public void forward(Relayed r, String method, BiConsumer<String, String> inject) {
+    r.client = tracer.spanBuilder(method).setSpanKind(SpanKind.CLIENT).setParent(r.context).startSpan();
+    sdk.getPropagators().getTextMapPropagator().inject(r.context.with(r.client), inject, SETTER);
+  }
+
+  /** Ends the invocation's spans with its status. */
+  public void end(Relayed r, int status) {
+    if (r.client != null) {
+      r.client.setAttribute("http.response.status_code", status);
+      r.client.end();
+    }
+    r.server.setAttribute("http.response.status_code", status);
+    if (status >= 500) {
+      r.server.setStatus(StatusCode.ERROR);
+    }
+    r.server.end();
+  }
+
+  /** The header fields the propagators read (lower case): the relay drops the client's. */
+  public List<String> fields() {
+    return List.copyOf(sdk.getPropagators().getTextMapPropagator().fields());
   }
 
   /** Exports what is left and stops the SDK (at most 10 s). */

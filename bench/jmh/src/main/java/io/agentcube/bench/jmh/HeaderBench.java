@@ -44,7 +44,7 @@ public class HeaderBench {
     response = responseHead();
   }
 
-  /** The head of a wrk request through the proxy (also used by {@code ForwardHeadersBench}). */
+  /** The head of a wrk request through the proxy. */
   public static MultiMap requestHead() {
     MultiMap request = HttpHeaders.headers();
     request.add("Host", "127.0.0.1:8080");
@@ -55,7 +55,7 @@ public class HeaderBench {
     return request;
   }
 
-  /** The head of the bench backend's (nginx) answer (also used by {@code ForwardHeadersBench}). */
+  /** The head of the bench backend's (nginx) answer. */
   public static MultiMap responseHead() {
     MultiMap response = HttpHeaders.headers();
     response.add("Server", "nginx/1.22.1");
