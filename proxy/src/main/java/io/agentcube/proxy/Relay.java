@@ -238,6 +238,6 @@ final class Relay {
   }
 
   static void crlf(ByteBuf out) {
-    out.writeBytes(CRLF_BYTES);
+    out.writeShort(0x0d0a);
   }
 }

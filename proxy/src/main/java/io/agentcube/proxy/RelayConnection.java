@@ -137,6 +137,7 @@ final class RelayConnection extends ChannelDuplexHandler {
   private final ChunkedDecoderState responseChunks;
   private ChannelHandlerContext ctx;
   private String remote; // the client's address, for X-Forwarded-For
+  private byte[] lastHost; // the Host value last found valid on this connection
 
   /** Client bytes not yet passed on, from the first byte of the current head. */
   private ByteBuf in;
@@ -215,8 +216,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       return;
     }
     if (state == TUNNEL) {
-      upstream.channel.write(buf);
-      flushUpstream = true;
+      toUpstream(buf);
       pushBack(upstream.channel.isWritable());
       return;
     }
@@ -231,6 +231,18 @@ final class RelayConnection extends ChannelDuplexHandler {
     flush();
     vertxFed = false;
     ctx.fireChannelReadComplete();
+  }
+
+  /** A write to the client, flushed with the read batch; failures close the connection (exceptionCaught). */
+  private void toClient(ByteBuf b) {
+    ctx.write(b, ctx.voidPromise());
+    flushClient = true;
+  }
+
+  /** A write to the sandbox, flushed with the read batch. */
+  private void toUpstream(ByteBuf b) {
+    upstream.channel.write(b, upstream.channel.voidPromise());
+    flushUpstream = true;
   }
 
   private void flush() {
@@ -273,8 +285,12 @@ final class RelayConnection extends ChannelDuplexHandler {
         case UPLOAD -> {
           int n = body(in);
           if (n > 0) {
-            upstream.channel.write(in.readRetainedSlice(n));
-            flushUpstream = true;
+            if (n == in.readableBytes()) {
+              toUpstream(in); // the whole buffer: no slice
+              in = null;
+            } else {
+              toUpstream(in.readRetainedSlice(n));
+            }
           }
           if (requestChunks.isRejected()) {
             requestRefusedMidBody();
@@ -462,13 +478,17 @@ final class RelayConnection extends ChannelDuplexHandler {
       String method = RequestHead.text(in, head.methodStart(), head.methodEnd());
       trace = relay.tracing.serverSpan(method, path, name -> fieldNamed(name.getBytes(StandardCharsets.US_ASCII)));
     }
-    state = ROUTING;
-    ctx.channel().config().setAutoRead(false);
+    state = ROUTING; // reading stops only if the session is resolved asynchronously (pause())
 
     AgentCubeException bad = RequestChecks.target(uri);
     int host = head.indexOf(Field.HOST);
-    if (bad == null && host >= 0 && !RequestChecks.hostChars(field(host))) {
-      bad = AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "invalid Host header");
+    if (bad == null && host >= 0 && !sameAsLastHost(host)) {
+      String value = field(host);
+      if (RequestChecks.hostChars(value)) {
+        lastHost = value.getBytes(StandardCharsets.ISO_8859_1);
+      } else {
+        bad = AgentCubeException.stackless(ErrorCode.BAD_REQUEST, "invalid Host header");
+      }
     }
     if (bad != null) {
       closeAfter = true;
@@ -481,6 +501,7 @@ final class RelayConnection extends ChannelDuplexHandler {
     }
     int a = head.indexOf(Field.AUTHORIZATION);
     String authorization = a < 0 ? null : field(a);
+    pause();
     context.dispatch(v -> {
       Future<Caller> caller = relay.auth.authenticateInvocation(authorization);
       if (caller.isComplete()) {
@@ -489,6 +510,22 @@ final class RelayConnection extends ChannelDuplexHandler {
         caller.onComplete(ar -> onLoop(() -> authenticated(target, caller)));
       }
     });
+  }
+
+  /** Whether field {@code i} holds the Host value last found valid on this connection (checked once). */
+  private boolean sameAsLastHost(int i) {
+    byte[] last = lastHost;
+    int len = head.valueEnd(i) - head.valueStart(i);
+    if (last == null || last.length != len) {
+      return false;
+    }
+    int at = in.readerIndex() + head.valueStart(i);
+    for (int k = 0; k < len; k++) {
+      if (in.getByte(at + k) != last[k]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void authenticated(InvocationTarget target, Future<Caller> caller) {
@@ -522,6 +559,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       try {
         s = relay.sessions.begin(id);
       } catch (AgentCubeException miss) {
+        pause();
         context.dispatch(v -> relay.sessions.lookup(id, miss).onComplete(ar -> onLoop(() -> {
           if (!active) {
             if (ar.succeeded()) {
@@ -553,6 +591,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       }
     }
     RuntimeDefinition d = definition;
+    pause();
     context.dispatch(v -> opening(d, caller).onComplete(ar -> onLoop(() -> {
       if (!active) {
         if (ar.succeeded()) {
@@ -594,6 +633,11 @@ final class RelayConnection extends ChannelDuplexHandler {
     forward(s, forwardUri, target.forwardPath());
   }
 
+  /** Stops reading from the client while the exchange waits for something asynchronous. */
+  private void pause() {
+    ctx.channel().config().setAutoRead(false);
+  }
+
   /** Runs {@code r} on this connection's event loop (now, when already there). */
   private void onLoop(Runnable r) {
     if (ctx.executor().inEventLoop()) {
@@ -617,6 +661,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       send(forwardUri);
       return;
     }
+    pause(); // until connected
     RelayUpstream fresh = new RelayUpstream(relay, address);
     upstream = fresh;
     relay.connect(ctx.channel().eventLoop(), address, this, fresh).addListener(f -> {
@@ -707,16 +752,16 @@ final class RelayConnection extends ChannelDuplexHandler {
     answer.reset();
     dropAnswerBytes();
     upstreamInUse = true;
-    upstream.channel.write(h);
-    flushUpstream = true;
+    toUpstream(h);
     boolean hasBody = framing == Framing.CHUNKED || framing == Framing.LENGTH && bodyLeft > 0;
     if (expectContinue && hasBody) {
-      ctx.write(Unpooled.wrappedBuffer(CONTINUE));
-      flushClient = true;
+      toClient(Unpooled.wrappedBuffer(CONTINUE));
     }
     if (hasBody) {
       state = UPLOAD;
-      ctx.channel().config().setAutoRead(true);
+      if (!ctx.channel().config().isAutoRead()) {
+        ctx.channel().config().setAutoRead(true);
+      }
       drive();
     } else {
       state = SENT;
@@ -834,8 +879,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       return;
     }
     if (state == TUNNEL) {
-      ctx.write(buf);
-      flushClient = true;
+      toClient(buf);
       pushBackUpstream();
       return;
     }
@@ -891,10 +935,14 @@ final class RelayConnection extends ChannelDuplexHandler {
         }
         case R_LENGTH -> {
           int n = (int) Math.min(responseLeft, out.readableBytes());
-          ctx.write(out.readRetainedSlice(n));
-          flushClient = true;
           responseBytes += n;
           responseLeft -= n;
+          if (n == out.readableBytes()) {
+            toClient(out); // the whole buffer: no slice
+            out = null;
+          } else {
+            toClient(out.readRetainedSlice(n));
+          }
           if (responseLeft == 0) {
             responseEnded();
           }
@@ -902,8 +950,8 @@ final class RelayConnection extends ChannelDuplexHandler {
         case R_CHUNKED -> {
           int n = responseChunks.consume(out);
           if (n > 0) {
-            ctx.write(out.readRetainedSlice(n));
-            flushClient = true;
+            responseBytes += n;
+            toClient(out.readRetainedSlice(n));
           }
           if (responseChunks.isRejected()) {
             cut();
@@ -916,8 +964,8 @@ final class RelayConnection extends ChannelDuplexHandler {
         case R_DECHUNK -> {
           if (responseChunks.inData()) {
             int n = (int) Math.min(responseChunks.dataRemaining(), out.readableBytes());
-            ctx.write(out.readRetainedSlice(n));
-            flushClient = true;
+            responseBytes += n;
+            toClient(out.readRetainedSlice(n));
             responseChunks.skipData(n);
           } else {
             out.skipBytes(responseChunks.consumeFraming(out));
@@ -935,14 +983,14 @@ final class RelayConnection extends ChannelDuplexHandler {
           ByteBuf size = ctx.alloc().directBuffer(12);
           ByteBufUtil.writeAscii(size, Integer.toHexString(n));
           Relay.crlf(size);
-          ctx.write(size);
-          ctx.write(out.readRetainedSlice(n));
-          ctx.write(Unpooled.wrappedBuffer(Relay.CRLF_BYTES));
-          flushClient = true;
+          responseBytes += n;
+          toClient(size);
+          toClient(out.readRetainedSlice(n));
+          toClient(Unpooled.wrappedBuffer(Relay.CRLF_BYTES));
         }
         case R_CLOSE_RAW -> {
-          ctx.write(out.readRetainedSlice(out.readableBytes()));
-          flushClient = true;
+          responseBytes += out.readableBytes();
+          toClient(out.readRetainedSlice(out.readableBytes()));
         }
         default -> {
           // R_DONE with bytes after the response: the sandbox says more than it was asked
@@ -1008,8 +1056,7 @@ final class RelayConnection extends ChannelDuplexHandler {
     }
     Relay.crlf(h);
     out.skipBytes(answer.headLength());
-    ctx.write(h);
-    flushClient = true;
+    toClient(h);
     responseState = next;
     if (next == R_DONE) {
       responseEnded();
@@ -1071,17 +1118,15 @@ final class RelayConnection extends ChannelDuplexHandler {
     Relay.crlf(h);
     Relay.crlf(h);
     out.skipBytes(answer.headLength());
-    ctx.write(h);
+    toClient(h);
     if (out.isReadable()) {
-      ctx.write(out.readRetainedSlice(out.readableBytes()));
+      toClient(out.readRetainedSlice(out.readableBytes()));
     }
-    flushClient = true;
     state = TUNNEL;
     responseState = R_DONE;
     upstreamReusable = false;
     if (in != null && in.isReadable()) {
-      upstream.channel.write(in.readRetainedSlice(in.readableBytes()));
-      flushUpstream = true;
+      toUpstream(in.readRetainedSlice(in.readableBytes()));
     }
     ctx.channel().config().setAutoRead(true);
     upstream.channel.config().setAutoRead(true);
@@ -1149,8 +1194,7 @@ final class RelayConnection extends ChannelDuplexHandler {
         response(); // what came with the close
       }
       if (responseState == R_CLOSE_CHUNK) {
-        ctx.write(Unpooled.wrappedBuffer(LAST_CHUNK));
-        flushClient = true;
+        toClient(Unpooled.wrappedBuffer(LAST_CHUNK));
       }
       responseEnded();
       flush();
@@ -1220,8 +1264,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       closeAfter = true;
     }
     status = error.status();
-    ctx.write(Relay.error(ctx.alloc(), error, id, versionMinor, closeAfter));
-    flushClient = true;
+    toClient(Relay.error(ctx.alloc(), error, id, versionMinor, closeAfter));
     responseState = R_DONE;
     if (state == ROUTING) {
       in.skipBytes(head.headLength());
@@ -1417,6 +1460,10 @@ final class RelayConnection extends ChannelDuplexHandler {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof java.io.IOException) {
+      close(); // the client reset or left: nothing to report (Vert.x sees the close)
+      return;
+    }
     ctx.fireExceptionCaught(cause); // Vert.x logs and closes
   }
 

@@ -8,11 +8,11 @@ import io.agentcube.runtime.SandboxTemplate;
 import io.agentcube.runtime.TargetPort;
 import io.agentcube.sandbox.Acquired;
 import io.agentcube.sandbox.LaunchType;
+import io.agentcube.sandbox.LocalSandboxPools;
 import io.agentcube.sandbox.PoolOptions;
 import io.agentcube.sandbox.Sandbox;
 import io.agentcube.sandbox.SandboxBackend;
 import io.agentcube.sandbox.SandboxPools;
-import io.agentcube.sandbox.WarmPool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
@@ -58,10 +58,10 @@ public class PoolAcquireBench {
         new PoolOptions(4, 256, Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofSeconds(30)),
         new SandboxPools.Listener() {
           @Override
-          public void poolOpened(WarmPool pool) { }
+          public void poolOpened(SandboxPools.PoolView pool) { }
 
           @Override
-          public void poolClosed(WarmPool pool) { }
+          public void poolClosed(SandboxPools.PoolView pool) { }
         });
     pools.sync(List.of(definition)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
