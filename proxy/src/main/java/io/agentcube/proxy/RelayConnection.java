@@ -795,20 +795,26 @@ final class RelayConnection extends ChannelDuplexHandler {
         drop = true;
       }
       for (int t = 0; t < relay.traceFields.length && !drop; t++) {
-        drop = nameIs(base, i, relay.traceFields[t]);
+        drop = head.nameEqualsIgnoreCase(in, i, relay.traceFields[t]);
       }
-      if (drop) {
-        if (runStart >= 0) {
-          h.writeBytes(in, base + runStart, head.nameStart(i) - runStart);
-          runStart = -1;
-        }
-      } else if (runStart < 0) {
-        runStart = head.nameStart(i);
-      }
+      runStart = run(h, in, base, runStart, drop, head.nameStart(i));
+    }
+    run(h, in, base, runStart, true, head.headLength() - 2);
+  }
+
+  /**
+   * One step of copying field lines in runs: a kept line starting at {@code lineStart} opens a
+   * run (or extends the open one); a dropped line, or the head's end, writes the open run of
+   * {@code src} to {@code h}. @return where the open run starts, or -1
+   */
+  private static int run(ByteBuf h, ByteBuf src, int base, int runStart, boolean drop, int lineStart) {
+    if (!drop) {
+      return runStart < 0 ? lineStart : runStart;
     }
     if (runStart >= 0) {
-      h.writeBytes(in, base + runStart, head.headLength() - 2 - runStart);
+      h.writeBytes(src, base + runStart, lineStart - runStart);
     }
+    return -1;
   }
 
   /** Whether a Connection field of the request names field {@code i} (RFC 9110 §7.6.1); in place. */
@@ -1067,18 +1073,9 @@ final class RelayConnection extends ChannelDuplexHandler {
     int n = answer.headerCount();
     int runStart = -1;
     for (int i = 0; i < n; i++) {
-      if (answer.hopByHop(i)) {
-        if (runStart >= 0) {
-          h.writeBytes(out, base + runStart, answer.nameStart(i) - runStart);
-          runStart = -1;
-        }
-      } else if (runStart < 0) {
-        runStart = answer.nameStart(i);
-      }
+      runStart = run(h, out, base, runStart, answer.hopByHop(i), answer.nameStart(i));
     }
-    if (runStart >= 0) {
-      h.writeBytes(out, base + runStart, answer.headLength() - 2 - runStart);
-    }
+    run(h, out, base, runStart, true, answer.headLength() - 2);
   }
 
   /** The answer's body has ended (or it had none). */
@@ -1339,29 +1336,14 @@ final class RelayConnection extends ChannelDuplexHandler {
 
   /** The value of the first field named {@code lower} (ASCII lower case), or null; for the access log. */
   private String fieldNamed(byte[] lower) {
-    int base = in.readerIndex();
     for (int i = 0; i < head.headerCount(); i++) {
-      if (nameIs(base, i, lower)) {
+      if (head.nameEqualsIgnoreCase(in, i, lower)) {
         return field(i);
       }
     }
     return null;
   }
 
-  /** Whether field {@code i}'s name is {@code lower} (ASCII lower case), ignoring case. */
-  private boolean nameIs(int base, int i, byte[] lower) {
-    int len = head.nameEnd(i) - head.nameStart(i);
-    if (len != lower.length) {
-      return false;
-    }
-    for (int k = 0; k < len; k++) {
-      byte b = in.getByte(base + head.nameStart(i) + k);
-      if (lower(b) != lower[k]) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   // ---- refusals, timers, closing ----
 

@@ -635,6 +635,12 @@ public final class RequestHead {
     return false;
   }
 
+  /** Whether the name of field line {@code i} equals {@code lower} (ASCII lower case), ignoring case. */
+  public boolean nameEqualsIgnoreCase(ByteBuf buf, int i, byte[] lower) {
+    int s = pos[4 * i];
+    return equalsLower(buf, buf.readerIndex() + s, pos[4 * i + 1] - s, lower);
+  }
+
   /** Whether the value of field line {@code i} equals {@code lower} (ASCII lower case), ignoring case. */
   public boolean valueEqualsIgnoreCase(ByteBuf buf, int i, byte[] lower) {
     int s = pos[4 * i + 2];
