@@ -22,8 +22,12 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpConnection;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -191,19 +195,33 @@ final class ClientConnections implements Handler<HttpConnection> {
    * Starts the drain (see the class comment): every HTTP connection, open now or accepted later,
    * answers its next response with {@code Connection: close} and is closed after it, at the latest
    * {@code timeoutMs} from now. Idempotent: the first deadline holds.
+   *
+   * @return completes once every connection open now has been marked on its event loop: a request
+   *     read after that is answered with {@code Connection: close}
    */
-  void drain(long timeoutMs) {
+  CompletableFuture<Void> drain(long timeoutMs) {
     synchronized (this) {
       if (drainDeadline != 0) {
-        return;
+        return CompletableFuture.completedFuture(null);
       }
       drainDeadline = Math.max(1, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs));
     }
     long deadline = drainDeadline;
+    List<CompletableFuture<Void>> marked = new ArrayList<>();
     for (HttpConnection c : accepted) {
       Channel channel = ((io.vertx.core.net.impl.ConnectionBase) c).channel();
-      channel.eventLoop().execute(() -> closeAfterResponse(channel, c, deadline));
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      marked.add(done);
+      try {
+        channel.eventLoop().execute(() -> {
+          closeAfterResponse(channel, c, deadline);
+          done.complete(null);
+        });
+      } catch (RejectedExecutionException e) {
+        done.complete(null); // the loop is shutting down: the connection with it
+      }
     }
+    return CompletableFuture.allOf(marked.toArray(CompletableFuture[]::new));
   }
 
   /** Closes every accepted connection now (the drain's timeout). @return how many were open */

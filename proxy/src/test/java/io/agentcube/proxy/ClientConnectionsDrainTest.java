@@ -56,7 +56,7 @@ class ClientConnectionsDrainTest {
     try (Socket s = socket()) {
       assertThat(get(s, "/")).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
 
-      connections.drain(10_000);
+      connections.drain(10_000).get(5, TimeUnit.SECONDS);
 
       assertThat(get(s, "/")).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close");
       assertThat(s.getInputStream().read()).as("closed after that response").isEqualTo(-1);
@@ -65,7 +65,7 @@ class ClientConnectionsDrainTest {
 
   @Test
   void drain_connectionAcceptedWhileDraining_alsoToldToClose() throws Exception {
-    connections.drain(10_000);
+    connections.drain(10_000).get(5, TimeUnit.SECONDS);
     try (Socket s = socket()) {
       assertThat(get(s, "/")).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close");
       assertThat(s.getInputStream().read()).isEqualTo(-1);
@@ -78,7 +78,7 @@ class ClientConnectionsDrainTest {
       send(s, "/hold");
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !held.isEmpty());
 
-      connections.drain(10_000);
+      connections.drain(10_000).get(5, TimeUnit.SECONDS);
       HttpServerResponse response = held.poll();
       Promise<Void> ended = Promise.promise();
       vertx.runOnContext(v -> response.end("late").onComplete(ended));
