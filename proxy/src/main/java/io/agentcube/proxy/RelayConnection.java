@@ -18,6 +18,7 @@ import io.agentcube.session.Session;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -233,16 +234,32 @@ final class RelayConnection extends ChannelDuplexHandler {
     ctx.fireChannelReadComplete();
   }
 
-  /** A write to the client, flushed with the read batch; failures close the connection (exceptionCaught). */
+  /**
+   * A write to the client, flushed with the read batch, or at once when it fills the channel's
+   * buffer past its high-water mark (a large body): otherwise back-pressure would stop reading
+   * after every read (two epoll_ctl calls each) for bytes the socket would have taken at once.
+   * Failures close the connection (exceptionCaught).
+   */
   private void toClient(ByteBuf b) {
     ctx.write(b, ctx.voidPromise());
-    flushClient = true;
+    if (ctx.channel().isWritable()) {
+      flushClient = true;
+    } else {
+      flushClient = false;
+      ctx.flush();
+    }
   }
 
-  /** A write to the sandbox, flushed with the read batch. */
+  /** A write to the sandbox, flushed as {@link #toClient} is. */
   private void toUpstream(ByteBuf b) {
-    upstream.channel.write(b, upstream.channel.voidPromise());
-    flushUpstream = true;
+    Channel c = upstream.channel;
+    c.write(b, c.voidPromise());
+    if (c.isWritable()) {
+      flushUpstream = true;
+    } else {
+      flushUpstream = false;
+      c.flush();
+    }
   }
 
   private void flush() {

@@ -8,7 +8,10 @@ import static org.awaitility.Awaitility.await;
 
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
+import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -166,6 +169,48 @@ class StreamingIT {
     assertThat(echo.getString("bodySha256")).isEqualTo(HexFormat.of().formatHex(sha.digest()));
     assertThat(heap[1] - heap[0]).as("heap growth half-way through a 100 MB upload, bytes")
         .isLessThan(16L * 1024 * 1024);
+  }
+
+  @Test
+  void download_clientNotReading_proxyHoldsNoMoreThanItsBuffers_thenEveryByteArrives() throws Exception {
+    long size = 512L * 1024 * 1024;
+    try (Socket s = new Socket("127.0.0.1", f.proxy.port())) {
+      s.setSoTimeout(30_000);
+      s.setReceiveBufferSize(64 * 1024);
+      s.getOutputStream().write(("GET " + invoke("echo", "/download?bytes=" + size) + " HTTP/1.1\r\n"
+          + "Host: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      InputStream in = s.getInputStream();
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        int c = in.read();
+        assertThat(c).as("head so far: %s", head).isNotNegative();
+        head.append((char) c);
+      }
+      assertThat(head.toString()).startsWith("HTTP/1.1 200").containsIgnoringCase("content-length: " + size);
+      long before = offHeapAndHeap();
+      // A proxy without back-pressure would hold most of the 512 MiB within these two seconds.
+      // The client reads nothing for two seconds, while the sandbox could write the whole body in
+      // a fraction of that: back-pressure must stop the proxy reading from the sandbox.
+      await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+          .until(() -> offHeapAndHeap() - before < 128L * 1024 * 1024);
+      byte[] buf = new byte[256 * 1024];
+      long got = 0;
+      for (int n; got < size && (n = in.read(buf, 0, (int) Math.min(buf.length, size - got))) > 0; ) {
+        got += n;
+      }
+      assertThat(got).as("body bytes").isEqualTo(size);
+    }
+  }
+
+  /** What the proxy's process holds in memory now: the heap plus direct buffers (either kind). */
+  private static long offHeapAndHeap() {
+    long direct = Math.max(0, io.netty.util.internal.PlatformDependent.usedDirectMemory());
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        direct += pool.getMemoryUsed();
+      }
+    }
+    return direct + ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }
 
   private static long usedHeapAfterGc() {
