@@ -122,10 +122,15 @@ final class Relay {
     // Vert.x's idle timeout (server.clientIdleTimeout) sits behind its decoder, where it would see
     // no byte of the relay's traffic: it moves in front of the relay, to see every byte both ways.
     // (A handler is added once: a new one with the same times takes its place.)
+    // An all-idle timeout (what server.clientIdleTimeout sets) becomes an IdleTimeout, which costs
+    // no promise per write; reader or writer idle times (not set by this proxy) keep Netty's handler.
     if (pipeline.get(IDLE) instanceof IdleStateHandler idle) {
       pipeline.remove(idle);
-      pipeline.addBefore(HANDLER, IDLE, new IdleStateHandler(false, idle.getReaderIdleTimeInMillis(),
-          idle.getWriterIdleTimeInMillis(), idle.getAllIdleTimeInMillis(), TimeUnit.MILLISECONDS));
+      pipeline.addBefore(HANDLER, IDLE,
+          idle.getReaderIdleTimeInMillis() == 0 && idle.getWriterIdleTimeInMillis() == 0
+              ? new IdleTimeout(idle.getAllIdleTimeInMillis())
+              : new IdleStateHandler(false, idle.getReaderIdleTimeInMillis(), idle.getWriterIdleTimeInMillis(),
+                  idle.getAllIdleTimeInMillis(), TimeUnit.MILLISECONDS));
     }
     pipeline.addBefore(ClientConnections.VERTX_HANDLER, WATCH, connection.vertxWatch());
   }
@@ -178,7 +183,7 @@ final class Relay {
       @Override
       protected void initChannel(Channel ch) {
         if (idleMs > 0) {
-          ch.pipeline().addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS));
+          ch.pipeline().addLast(new IdleTimeout(idleMs));
         }
         ch.pipeline().addLast(up);
       }
