@@ -68,6 +68,30 @@ class RelayIT {
   }
 
   @Test
+  void repeatedAndChangingTargets_oneConnection_eachAnsweredForItsOwn() throws Exception {
+    // The relay remembers a connection's last target: repeats, near-misses of the same length
+    // and a control-plane request in between must each be routed by their own bytes.
+    String[] targets = {invoke("echo", "/a?x=1"), invoke("echo", "/a?x=1"), invoke("echo", "/b?x=1"),
+        invoke("echo", "/a?x=2"), "/health/live", invoke("echo", "/a?x=1"), invoke("echo", "/a")};
+    StringBuilder requests = new StringBuilder();
+    for (String t : targets) {
+      requests.append(get(t, t.startsWith("/health") ? null : echoSession));
+    }
+    List<Reply> replies = exchange(requests.toString(), targets.length);
+    String[][] want = {{"/a", "x=1"}, {"/a", "x=1"}, {"/b", "x=1"}, {"/a", "x=2"}, null, {"/a", "x=1"}, {"/a", ""}};
+    for (int i = 0; i < targets.length; i++) {
+      assertThat(replies.get(i).status).as("reply %d", i).isEqualTo(200);
+      if (want[i] == null) {
+        assertThat(replies.get(i).body).contains("\"status\":\"UP\"");
+        continue;
+      }
+      JsonObject echo = new JsonObject(replies.get(i).body);
+      assertThat(echo.getString("path")).as("reply %d", i).isEqualTo(want[i][0]);
+      assertThat(echo.getString("rawQuery")).as("reply %d", i).isEqualTo(want[i][1]);
+    }
+  }
+
+  @Test
   void pipelinedControlPlaneAndInvocations_answeredInOrder() throws Exception {
     String requests = get("/health/live", null) + get(invoke("echo", "/a"), echoSession)
         + get("/v1/namespaces/default/runtimes", null) + get(invoke("echo", "/b"), echoSession)
