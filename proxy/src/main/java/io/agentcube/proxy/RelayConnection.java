@@ -22,6 +22,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundInvoker;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -234,32 +235,31 @@ final class RelayConnection extends ChannelDuplexHandler {
     ctx.fireChannelReadComplete();
   }
 
-  /**
-   * A write to the client, flushed with the read batch, or at once when it fills the channel's
-   * buffer past its high-water mark (a large body): otherwise back-pressure would stop reading
-   * after every read (two epoll_ctl calls each) for bytes the socket would have taken at once.
-   * Failures close the connection (exceptionCaught).
-   */
+  /** A write to the client (see {@link #write}); failures close the connection (exceptionCaught). */
   private void toClient(ByteBuf b) {
-    ctx.write(b, ctx.voidPromise());
-    if (ctx.channel().isWritable()) {
-      flushClient = true;
-    } else {
-      flushClient = false;
-      ctx.flush();
-    }
+    flushClient = write(ctx, ctx.channel(), b);
   }
 
-  /** A write to the sandbox, flushed as {@link #toClient} is. */
+  /** A write to the sandbox (see {@link #write}). */
   private void toUpstream(ByteBuf b) {
-    Channel c = upstream.channel;
-    c.write(b, c.voidPromise());
-    if (c.isWritable()) {
-      flushUpstream = true;
-    } else {
-      flushUpstream = false;
-      c.flush();
+    flushUpstream = write(upstream.channel, upstream.channel, b);
+  }
+
+  /**
+   * Writes {@code b} through {@code out} (a handler context or the channel itself) for the read
+   * batch's flush, or flushes at once when the write takes {@code channel}'s buffer past its
+   * high-water mark (a large body): otherwise back-pressure would stop reading after every read
+   * (two epoll_ctl calls each) for bytes the socket would have taken at once.
+   *
+   * @return true when a flush is owed, false when everything written so far has been flushed
+   */
+  private static boolean write(ChannelOutboundInvoker out, Channel channel, ByteBuf b) {
+    out.write(b, channel.voidPromise());
+    if (channel.isWritable()) {
+      return true;
     }
+    out.flush();
+    return false;
   }
 
   private void flush() {
@@ -395,11 +395,9 @@ final class RelayConnection extends ChannelDuplexHandler {
    * theirs (a code interpreter's {@code /api/execute}), and a repeat then costs one byte
    * comparison instead of four strings and a parse.
    */
-  private ByteBuf lastTargetBytes;
-  private String lastUri;
-  private String lastPath;
-  private String lastQuery;
-  private InvocationTarget lastTarget;
+  private Remembered last;
+
+  private record Remembered(ByteBuf bytes, String uri, String path, String query, InvocationTarget target) {}
 
   /** The current head's invocation, or null (its target then goes to Vert.x); parses the target once. */
   private InvocationTarget invocation() {
@@ -408,12 +406,12 @@ final class RelayConnection extends ChannelDuplexHandler {
     }
     int start = in.readerIndex() + head.targetStart();
     int length = head.targetEnd() - head.targetStart();
-    if (lastTargetBytes != null && lastTargetBytes.readableBytes() == length
-        && ByteBufUtil.equals(in, start, lastTargetBytes, 0, length)) {
-      uri = lastUri;
-      path = lastPath;
-      query = lastQuery;
-      target = lastTarget;
+    Remembered r = last;
+    if (r != null && r.bytes.readableBytes() == length && ByteBufUtil.equals(in, start, r.bytes, 0, length)) {
+      uri = r.uri;
+      path = r.path;
+      query = r.query;
+      target = r.target;
       return target;
     }
     uri = RequestHead.text(in, head.targetStart(), head.targetEnd());
@@ -429,11 +427,8 @@ final class RelayConnection extends ChannelDuplexHandler {
     query = q < 0 ? null : uri.substring(q + 1);
     target = InvocationTarget.parse(path);
     if (length <= REMEMBERED_TARGET_MAX) {
-      lastTargetBytes = Unpooled.wrappedBuffer(uri.getBytes(StandardCharsets.ISO_8859_1));
-      lastUri = uri;
-      lastPath = path;
-      lastQuery = query;
-      lastTarget = target;
+      last = new Remembered(Unpooled.wrappedBuffer(uri.getBytes(StandardCharsets.ISO_8859_1)), uri, path, query,
+          target);
     }
     return target;
   }
