@@ -107,6 +107,8 @@ final class RelayConnection extends ChannelDuplexHandler {
   private static final int R_CLOSE_RAW = 6; // until close, then close the client
   private static final int R_DONE = 7;
 
+  /** Bytes of body at most that {@link #respond} copies into the head's buffer. */
+  private static final int INLINE_BODY = 2048;
   private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] HTTP11 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] HTTP10 = "HTTP/1.0 ".getBytes(StandardCharsets.US_ASCII);
@@ -158,6 +160,8 @@ final class RelayConnection extends ChannelDuplexHandler {
   private boolean reading;
   /** Bytes went to Vert.x since its last read-complete. */
   private boolean vertxFed;
+  /** A request of this connection has gone to Vert.x: its handlers see every read batch end. */
+  private boolean vertxUsed;
   private boolean flushClient;
 
   // ---- the exchange in progress (one at a time) ----
@@ -210,6 +214,7 @@ final class RelayConnection extends ChannelDuplexHandler {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof ByteBuf buf)) {
+      vertxUsed = true;
       ctx.fireChannelRead(msg);
       return;
     }
@@ -232,7 +237,11 @@ final class RelayConnection extends ChannelDuplexHandler {
   public void channelReadComplete(ChannelHandlerContext ctx) {
     flush();
     vertxFed = false;
-    ctx.fireChannelReadComplete();
+    if (vertxUsed) {
+      // Behind the relay only Vert.x's handlers read: until a request went to Vert.x on this
+      // connection there is nothing for them to complete (and it costs a pipeline walk per batch).
+      ctx.fireChannelReadComplete();
+    }
   }
 
   /** A write to the client (see {@link #write}); failures close the connection (exceptionCaught). */
@@ -445,6 +454,7 @@ final class RelayConnection extends ChannelDuplexHandler {
     }
     ctx.fireChannelRead(in.readRetainedSlice(head.headLength()));
     vertxFed = true;
+    vertxUsed = true;
     if (framing == Framing.NONE || framing == Framing.LENGTH && bodyLeft == 0) {
       nextHead();
     } else {
@@ -726,7 +736,7 @@ final class RelayConnection extends ChannelDuplexHandler {
   private void send(String forwardUri) {
     ByteBuf h = ctx.alloc().directBuffer(head.headLength() + 256);
     int base = in.readerIndex();
-    h.writeBytes(in, base + head.methodStart(), head.methodEnd() - head.methodStart());
+    Relay.append(h, in, base + head.methodStart(), head.methodEnd() - head.methodStart());
     h.writeByte(' ');
     h.writeCharSequence(forwardUri, StandardCharsets.ISO_8859_1);
     h.writeBytes(UPSTREAM_VERSION);
@@ -752,7 +762,7 @@ final class RelayConnection extends ChannelDuplexHandler {
           if (any) {
             h.writeByte(',').writeByte(' ');
           }
-          h.writeBytes(in, base + head.valueStart(i), head.valueEnd(i) - head.valueStart(i));
+          Relay.append(h, in, base + head.valueStart(i), head.valueEnd(i) - head.valueStart(i));
           any = true;
         }
       }
@@ -767,7 +777,7 @@ final class RelayConnection extends ChannelDuplexHandler {
     int host = head.indexOf(Field.HOST);
     if (head.indexOf(Field.X_FORWARDED_HOST) < 0 && host >= 0 && head.valueEnd(host) > head.valueStart(host)) {
       h.writeBytes(XFH);
-      h.writeBytes(in, base + head.valueStart(host), head.valueEnd(host) - head.valueStart(host));
+      Relay.append(h, in, base + head.valueStart(host), head.valueEnd(host) - head.valueStart(host));
       Relay.crlf(h);
     }
     if (head.indexOf(Field.X_FORWARDED_PROTO) < 0) {
@@ -787,7 +797,7 @@ final class RelayConnection extends ChannelDuplexHandler {
     if (webSocket) {
       int u = head.indexOf(Field.UPGRADE);
       h.writeBytes(UPGRADE);
-      h.writeBytes(in, base + head.valueStart(u), head.valueEnd(u) - head.valueStart(u));
+      Relay.append(h, in, base + head.valueStart(u), head.valueEnd(u) - head.valueStart(u));
       Relay.crlf(h);
     }
     Relay.crlf(h);
@@ -858,7 +868,7 @@ final class RelayConnection extends ChannelDuplexHandler {
       return runStart < 0 ? lineStart : runStart;
     }
     if (runStart >= 0) {
-      h.writeBytes(src, base + runStart, lineStart - runStart);
+      Relay.append(h, src, base + runStart, lineStart - runStart);
     }
     return -1;
   }
@@ -1090,10 +1100,14 @@ final class RelayConnection extends ChannelDuplexHandler {
         }
       }
     }
-    ByteBuf h = ctx.alloc().directBuffer(answer.headLength() + 128);
+    // A small body that has come whole with its head goes in the head's buffer: one write, one
+    // send(2) instead of a writev(2) of two.
+    int inline = next == R_LENGTH && responseLeft <= INLINE_BODY
+        && out.readableBytes() - answer.headLength() >= responseLeft ? (int) responseLeft : 0;
+    ByteBuf h = ctx.alloc().directBuffer(answer.headLength() + 128 + inline);
     int base = out.readerIndex();
     h.writeBytes(versionMinor == 0 ? HTTP10 : HTTP11);
-    h.writeBytes(out, base + 9, answer.fieldsStart() - 9);
+    Relay.append(h, out, base + 9, answer.fieldsStart() - 9);
     copyAnswerFields(h, base);
     h.writeBytes(SESSION);
     h.writeCharSequence(session.id(), StandardCharsets.ISO_8859_1);
@@ -1108,6 +1122,13 @@ final class RelayConnection extends ChannelDuplexHandler {
     }
     Relay.crlf(h);
     out.skipBytes(answer.headLength());
+    if (inline > 0) {
+      Relay.append(h, out, out.readerIndex(), inline);
+      out.skipBytes(inline);
+      responseBytes += inline;
+      responseLeft = 0;
+      next = R_DONE;
+    }
     toClient(h);
     responseState = next;
     if (next == R_DONE) {
@@ -1148,12 +1169,12 @@ final class RelayConnection extends ChannelDuplexHandler {
     ByteBuf h = ctx.alloc().directBuffer(answer.headLength() + 128);
     int base = out.readerIndex();
     h.writeBytes(HTTP11);
-    h.writeBytes(out, base + 9, answer.fieldsStart() - 9);
+    Relay.append(h, out, base + 9, answer.fieldsStart() - 9);
     copyAnswerFields(h, base);
     int u = answer.upgradeIndex();
     h.writeBytes(UPGRADE);
     if (u >= 0) {
-      h.writeBytes(out, base + answer.valueStart(u), answer.valueEnd(u) - answer.valueStart(u));
+      Relay.append(h, out, base + answer.valueStart(u), answer.valueEnd(u) - answer.valueStart(u));
     }
     Relay.crlf(h);
     h.writeBytes(SESSION);

@@ -12,9 +12,11 @@ final class HttpBytes {
   static final byte HT = '\t';
 
   /** tchar: {@code !#$%&'*+-.^_`|~}, DIGIT, ALPHA. */
-  private static final boolean[] TCHAR = new boolean[256];
+  static final boolean[] TCHAR = new boolean[256];
   /** field-vchar (VCHAR / obs-text) plus SP and HTAB: what a field value may hold. */
-  private static final boolean[] VALUE = new boolean[256];
+  static final boolean[] VALUE = new boolean[256];
+  /** A byte of a request target: visible ASCII except {@code #} (a fragment is never sent). */
+  static final boolean[] TARGET = new boolean[256];
 
   static {
     for (int c = '0'; c <= '9'; c++) {
@@ -35,6 +37,9 @@ final class HttpBytes {
     }
     VALUE[SP] = true;
     VALUE[HT] = true;
+    for (int c = 0x21; c < 0x7f; c++) {
+      TARGET[c] = c != '#';
+    }
   }
 
   private HttpBytes() {}
@@ -45,11 +50,6 @@ final class HttpBytes {
 
   static boolean valueByte(byte b) {
     return VALUE[b & 0xff];
-  }
-
-  /** A byte of a request target: visible ASCII except {@code #} (a fragment is never sent). */
-  static boolean targetByte(byte b) {
-    return b > 0x20 && b < 0x7f && b != '#';
   }
 
   static boolean ows(byte b) {

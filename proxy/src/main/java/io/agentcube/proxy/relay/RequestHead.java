@@ -5,7 +5,6 @@ import static io.agentcube.proxy.relay.HttpBytes.SP;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.util.ByteProcessor;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -94,10 +93,6 @@ public final class RequestHead {
   }
 
   private static final Field[] FIELDS = Field.values();
-  // forEachByte stops at the first byte these refuse: one bounds check per run, not per byte
-  private static final ByteProcessor TCHARS = HttpBytes::tchar;
-  private static final ByteProcessor VALUE_BYTES = HttpBytes::valueByte;
-  private static final ByteProcessor TARGET_BYTES = HttpBytes::targetByte;
   private static final byte[] CHUNKED = "chunked".getBytes(StandardCharsets.US_ASCII);
 
   private static final int PHASE_LEADING = 0;
@@ -110,6 +105,8 @@ public final class RequestHead {
   private final int maxHeaderSize;
 
   private int phase;
+  /** Bytes of the message in the thread's {@link HeadScratch} (valid while this parser owns it). */
+  private int copied;
   private int lineStart;
   private int scan;
   private int fieldsStart;
@@ -152,6 +149,7 @@ public final class RequestHead {
   /** Forgets the previous message; keeps the arrays. */
   public void reset() {
     phase = PHASE_LEADING;
+    copied = 0;
     lineStart = 0;
     scan = 0;
     fieldsStart = 0;
@@ -187,14 +185,26 @@ public final class RequestHead {
     }
     final int base = buf.readerIndex();
     final int avail = buf.readableBytes();
+    HeadScratch scratch = HeadScratch.get();
+    if (scratch.owner != this) {
+      scratch.owner = this;
+      copied = 0; // another parser's bytes are in the array: copy this message's again
+    }
     while (true) {
       boolean requestLine = phase != PHASE_FIELDS;
       // the furthest a CR may sit and the line still be within its limit (empty lines before
       // the request line count toward it)
       int limit = requestLine ? maxRequestLine : fieldsStart + maxHeaderSize - 2;
       int searchEnd = Math.min(avail, limit + 1);
-      int found = scan < searchEnd
-          ? buf.forEachByte(base + scan, searchEnd - scan, ByteProcessor.FIND_CRLF) : -1;
+      int found = -1;
+      while (scan < searchEnd) {
+        int upTo = Math.min(copy(scratch, buf, base, scan + 1), searchEnd);
+        found = findCrlf(scratch.bytes, scan, upTo);
+        if (found >= 0) {
+          break;
+        }
+        scan = upTo;
+      }
       if (found < 0) {
         if (avail > limit) {
           return requestLine
@@ -204,20 +214,22 @@ public final class RequestHead {
         scan = avail;
         return NEED_MORE;
       }
-      int at = found - base;
-      if (buf.getByte(found) == LF) {
+      int at = found;
+      if (scratch.bytes[at] == LF) {
         return reject(400, "bare LF as a line end (only CRLF ends a line)");
       }
       if (at + 1 >= avail) {
         scan = at; // the CR: look again when its LF may have come
         return NEED_MORE;
       }
-      if (buf.getByte(found + 1) != LF) {
+      copy(scratch, buf, base, at + 2);
+      byte[] a = scratch.bytes;
+      if (a[at + 1] != LF) {
         return reject(400, "bare CR in the request head");
       }
       int end = at;
       scan = at + 2;
-      int r = line(buf, base, lineStart, end);
+      int r = line(a, lineStart, end);
       lineStart = scan;
       if (r != NEED_MORE) {
         return r;
@@ -225,7 +237,22 @@ public final class RequestHead {
     }
   }
 
-  private int line(ByteBuf buf, int base, int start, int end) {
+  /**
+   * Makes the scratch array hold at least the message's first {@code need} bytes (all that have
+   * come, if fewer), copying in growing windows so that a body read with the head is not copied.
+   *
+   * @return how many bytes of the message the array holds
+   */
+  private int copy(HeadScratch scratch, ByteBuf buf, int base, int need) {
+    if (need > copied) {
+      int to = Math.min(buf.readableBytes(), Math.max(need, Math.max(512, 2 * copied)));
+      scratch.fill(buf, base, copied, to);
+      copied = to;
+    }
+    return copied;
+  }
+
+  private int line(byte[] a, int start, int end) {
     switch (phase) {
       case PHASE_LEADING:
         if (end == start) {
@@ -235,7 +262,7 @@ public final class RequestHead {
         requestLineStart = start;
         // fall through
       case PHASE_REQUEST_LINE: {
-        int r = requestLine(buf, base, start, end);
+        int r = requestLine(a, start, end);
         if (r != NEED_MORE) {
           return r;
         }
@@ -246,25 +273,25 @@ public final class RequestHead {
       default:
         if (end == start) {
           headLength = scan;
-          return finish(buf, base);
+          return finish(a);
         }
-        return fieldLine(buf, base, start, end);
+        return fieldLine(a, start, end);
     }
   }
 
-  private int requestLine(ByteBuf buf, int base, int start, int end) {
-    int i = scanTo(buf, base, start, end, TCHARS);
+  private int requestLine(byte[] a, int start, int end) {
+    int i = scanTo(a, start, end, HttpBytes.TCHAR);
     if (i == start) {
       return reject(400, "the method is not a token");
     }
-    if (i == end || buf.getByte(base + i) != SP) {
+    if (i == end || a[i] != SP) {
       return reject(400, "invalid character in the method, or no SP after it");
     }
     methodEnd = i;
     targetStart = ++i;
-    i = scanTo(buf, base, i, end, TARGET_BYTES);
-    if (i < end && buf.getByte(base + i) != SP) {
-      return reject(400, buf.getByte(base + i) == '#'
+    i = scanTo(a, i, end, HttpBytes.TARGET);
+    if (i < end && a[i] != SP) {
+      return reject(400, a[i] == '#'
           ? "'#' in the request target (a fragment is never sent)"
           : "invalid character in the request target");
     }
@@ -276,20 +303,20 @@ public final class RequestHead {
       return reject(400, "no HTTP version in the request line");
     }
     int v = i + 1;
-    if (end - v != 8 || !startsWith(buf, base + v, "HTTP/") || buf.getByte(base + v + 6) != '.'
-        || !digit(buf.getByte(base + v + 5)) || !digit(buf.getByte(base + v + 7))) {
+    if (end - v != 8 || !startsWith(a, v, "HTTP/") || a[v + 6] != '.'
+        || !digit(a[v + 5]) || !digit(a[v + 7])) {
       return reject(400, "malformed HTTP version");
     }
-    if (buf.getByte(base + v + 5) != '1' || buf.getByte(base + v + 7) > '1') {
+    if (a[v + 5] != '1' || a[v + 7] > '1') {
       return reject(505, "HTTP version not supported (only HTTP/1.1 and HTTP/1.0)");
     }
-    versionMinor = buf.getByte(base + v + 7) - '0';
-    return targetForm(buf, base);
+    versionMinor = a[v + 7] - '0';
+    return targetForm(a);
   }
 
-  private int targetForm(ByteBuf buf, int base) {
-    byte b0 = buf.getByte(base + targetStart);
-    boolean connect = methodEnd - requestLineStart == 7 && startsWith(buf, base + requestLineStart, "CONNECT");
+  private int targetForm(byte[] a) {
+    byte b0 = a[targetStart];
+    boolean connect = methodEnd - requestLineStart == 7 && startsWith(a, requestLineStart, "CONNECT");
     if (connect) {
       return b0 == '/' || b0 == '*' ? reject(400, "CONNECT needs an authority-form target") : NEED_MORE;
     }
@@ -297,7 +324,7 @@ public final class RequestHead {
       return NEED_MORE;
     }
     if (b0 == '*') {
-      boolean options = methodEnd - requestLineStart == 7 && startsWith(buf, base + requestLineStart, "OPTIONS");
+      boolean options = methodEnd - requestLineStart == 7 && startsWith(a, requestLineStart, "OPTIONS");
       return options && targetEnd - targetStart == 1
           ? NEED_MORE : reject(400, "'*' is a target of OPTIONS only");
     }
@@ -307,28 +334,28 @@ public final class RequestHead {
       return reject(400, "the request target is not origin-, absolute- or asterisk-form");
     }
     while (i < targetEnd) {
-      byte b = buf.getByte(base + i);
+      byte b = a[i];
       if (!(alpha(b) || digit(b) || b == '+' || b == '-' || b == '.')) {
         break;
       }
       i++;
     }
-    if (targetEnd - i < 3 || !startsWith(buf, base + i, "://")) {
+    if (targetEnd - i < 3 || !startsWith(a, i, "://")) {
       return reject(400, "the request target is not origin-, absolute- or asterisk-form");
     }
     return NEED_MORE;
   }
 
-  private int fieldLine(ByteBuf buf, int base, int start, int end) {
-    byte b0 = buf.getByte(base + start);
+  private int fieldLine(byte[] a, int start, int end) {
+    byte b0 = a[start];
     if (HttpBytes.ows(b0)) {
       return reject(400, count == 0
           ? "whitespace before the first header field"
           : "obs-fold (a header line starting with whitespace)");
     }
-    int i = scanTo(buf, base, start, end, TCHARS);
-    if (i < end && buf.getByte(base + i) != ':') {
-      return reject(400, HttpBytes.ows(buf.getByte(base + i))
+    int i = scanTo(a, start, end, HttpBytes.TCHAR);
+    if (i < end && a[i] != ':') {
+      return reject(400, HttpBytes.ows(a[i])
           ? "whitespace between a header name and its colon"
           : "invalid character in a header name");
     }
@@ -340,17 +367,17 @@ public final class RequestHead {
     }
     int nameEnd = i;
     i++;
-    while (i < end && HttpBytes.ows(buf.getByte(base + i))) {
+    while (i < end && HttpBytes.ows(a[i])) {
       i++;
     }
     int valueStart = i;
-    int bad = scanTo(buf, base, i, end, VALUE_BYTES);
+    int bad = scanTo(a, i, end, HttpBytes.VALUE);
     if (bad < end) {
-      return reject(400, buf.getByte(base + bad) == 0
+      return reject(400, a[bad] == 0
           ? "NUL in a header value" : "control character in a header value");
     }
     int valueEnd = end;
-    while (valueEnd > valueStart && HttpBytes.ows(buf.getByte(base + valueEnd - 1))) {
+    while (valueEnd > valueStart && HttpBytes.ows(a[valueEnd - 1])) {
       valueEnd--;
     }
     if (count == fieldOf.length) {
@@ -362,7 +389,7 @@ public final class RequestHead {
     pos[p + 1] = nameEnd;
     pos[p + 2] = valueStart;
     pos[p + 3] = valueEnd;
-    int f = classify(buf, base + start, nameEnd - start);
+    int f = classify(a, start, nameEnd - start);
     fieldOf[count] = (byte) f;
     if (f >= 0) {
       if (occurrences[f]++ == 0) {
@@ -373,7 +400,7 @@ public final class RequestHead {
     return NEED_MORE;
   }
 
-  private static int classify(ByteBuf buf, int at, int len) {
+  private static int classify(byte[] a, int at, int len) {
     // candidates by length first: most names are none of these and cost one switch
     Field f;
     Field g = null;
@@ -393,13 +420,13 @@ public final class RequestHead {
       case 15: f = Field.X_FORWARDED_FOR; break;
       default: return -1;
     }
-    if (equalsLower(buf, at, len, f.lower)) {
+    if (equalsLower(a, at, len, f.lower)) {
       return f.ordinal();
     }
-    return g != null && equalsLower(buf, at, len, g.lower) ? g.ordinal() : -1;
+    return g != null && equalsLower(a, at, len, g.lower) ? g.ordinal() : -1;
   }
 
-  private int finish(ByteBuf buf, int base) {
+  private int finish(byte[] a) {
     int hosts = occurrences[Field.HOST.ordinal()];
     if (hosts > 1) {
       return reject(400, "more than one Host header");
@@ -418,7 +445,7 @@ public final class RequestHead {
       if (versionMinor == 0) {
         return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
       }
-      int r = codings(buf, base);
+      int r = codings(a);
       if (r != NEED_MORE) {
         return r;
       }
@@ -434,7 +461,7 @@ public final class RequestHead {
       }
       long n = 0;
       for (int i = s; i < e; i++) {
-        byte b = buf.getByte(base + i);
+        byte b = a[i];
         if (!digit(b)) {
           return reject(400, "Content-Length is not a number of bytes");
         }
@@ -453,7 +480,7 @@ public final class RequestHead {
   }
 
   /** The codings of every Transfer-Encoding field, in order: chunked once and last. */
-  private int codings(ByteBuf buf, int base) {
+  private int codings(byte[] a) {
     int chunked = 0;
     boolean chunkedLast = false;
     boolean unknown = false;
@@ -466,22 +493,22 @@ public final class RequestHead {
       int i = pos[4 * h + 2];
       while (i <= e) {
         int elemEnd = i;
-        while (elemEnd < e && buf.getByte(base + elemEnd) != ',') {
+        while (elemEnd < e && a[elemEnd] != ',') {
           elemEnd++;
         }
         int s = i;
-        while (s < elemEnd && HttpBytes.ows(buf.getByte(base + s))) {
+        while (s < elemEnd && HttpBytes.ows(a[s])) {
           s++;
         }
         int t = s;
-        while (t < elemEnd && HttpBytes.tchar(buf.getByte(base + t))) {
+        while (t < elemEnd && HttpBytes.tchar(a[t])) {
           t++;
         }
         int rest = t;
-        while (rest < elemEnd && HttpBytes.ows(buf.getByte(base + rest))) {
+        while (rest < elemEnd && HttpBytes.ows(a[rest])) {
           rest++;
         }
-        boolean params = rest < elemEnd && buf.getByte(base + rest) == ';';
+        boolean params = rest < elemEnd && a[rest] == ';';
         if (rest < elemEnd && !params) {
           return reject(400, "invalid transfer coding");
         }
@@ -490,7 +517,7 @@ public final class RequestHead {
             return reject(400, "invalid transfer coding");
           }
           // an empty list element: allowed (RFC 9110 §5.6.1)
-        } else if (equalsLower(buf, base + s, t - s, CHUNKED)) {
+        } else if (equalsLower(a, s, t - s, CHUNKED)) {
           if (params) {
             return reject(400, "chunked takes no parameters");
           }
@@ -664,14 +691,47 @@ public final class RequestHead {
 
   // ---- byte helpers ----
 
-  /** The first index in [from, end) whose byte {@code accepts} refuses, or end. */
-  private static int scanTo(ByteBuf buf, int base, int from, int end, ByteProcessor accepts) {
-    if (from >= end) {
-      return end;
+  /** Index of the first CR or LF in {@code a[from, to)}, or -1. */
+  private static int findCrlf(byte[] a, int from, int to) {
+    for (int i = from; i < to; i++) {
+      byte b = a[i];
+      if (b == '\r' || b == LF) {
+        return i;
+      }
     }
-    int at = buf.forEachByte(base + from, end - from, accepts);
-    return at < 0 ? end : at - base;
+    return -1;
   }
+
+  /** The first index in [from, end) whose byte {@code table} refuses, or end. */
+  private static int scanTo(byte[] a, int from, int end, boolean[] table) {
+    int i = from;
+    while (i < end && table[a[i] & 0xff]) {
+      i++;
+    }
+    return i;
+  }
+
+  private static boolean equalsLower(byte[] a, int at, int len, byte[] lower) {
+    if (len != lower.length) {
+      return false;
+    }
+    for (int i = 0; i < len; i++) {
+      if (HttpBytes.lower(a[at + i]) != lower[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean startsWith(byte[] a, int at, String ascii) {
+    for (int i = 0; i < ascii.length(); i++) {
+      if (a[at + i] != ascii.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
 
   private static boolean equalsLower(ByteBuf buf, int at, int len, byte[] lower) {
     if (len != lower.length) {
@@ -685,17 +745,6 @@ public final class RequestHead {
     return true;
   }
 
-  private static boolean startsWith(ByteBuf buf, int at, String ascii) {
-    if (at + ascii.length() > buf.writerIndex()) {
-      return false;
-    }
-    for (int i = 0; i < ascii.length(); i++) {
-      if (buf.getByte(at + i) != ascii.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   private static boolean digit(byte b) {
     return b >= '0' && b <= '9';

@@ -5,7 +5,6 @@ import static io.agentcube.proxy.relay.HttpBytes.SP;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.util.ByteProcessor;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -90,9 +89,6 @@ public final class ResponseHead {
   private static final byte[] KEEP_ALIVE = ascii("keep-alive");
   private static final byte[] UPGRADE = ascii("upgrade");
 
-  // forEachByte stops at the first byte these refuse: one bounds check per run, not per byte
-  private static final ByteProcessor TCHARS = HttpBytes::tchar;
-  private static final ByteProcessor VALUE_BYTES = HttpBytes::valueByte;
 
   private static final int PHASE_STATUS_LINE = 0;
   private static final int PHASE_FIELDS = 1;
@@ -103,6 +99,8 @@ public final class ResponseHead {
   private final int maxHeaderSize;
 
   private int phase;
+  /** Bytes of the message in the thread's {@link HeadScratch} (valid while this parser owns it). */
+  private int copied;
   private int lineStart;
   private int scan;
   private int fieldsStart;
@@ -143,6 +141,7 @@ public final class ResponseHead {
   /** Forgets the previous response; keeps the arrays. */
   public void reset() {
     phase = PHASE_STATUS_LINE;
+    copied = 0;
     lineStart = 0;
     scan = 0;
     fieldsStart = 0;
@@ -180,13 +179,25 @@ public final class ResponseHead {
     }
     final int base = buf.readerIndex();
     final int avail = buf.readableBytes();
+    HeadScratch scratch = HeadScratch.get();
+    if (scratch.owner != this) {
+      scratch.owner = this;
+      copied = 0; // another parser's bytes are in the array: copy this message's again
+    }
     while (true) {
       boolean statusLine = phase == PHASE_STATUS_LINE;
       // the furthest a CR may sit and the line still be within its limit
       int limit = statusLine ? maxStatusLine : fieldsStart + maxHeaderSize - 2;
       int searchEnd = Math.min(avail, limit + 1);
-      int found = scan < searchEnd
-          ? buf.forEachByte(base + scan, searchEnd - scan, ByteProcessor.FIND_CRLF) : -1;
+      int found = -1;
+      while (scan < searchEnd) {
+        int upTo = Math.min(copy(scratch, buf, base, scan + 1), searchEnd);
+        found = findCrlf(scratch.bytes, scan, upTo);
+        if (found >= 0) {
+          break;
+        }
+        scan = upTo;
+      }
       if (found < 0) {
         if (avail > limit) {
           return reject(statusLine
@@ -195,20 +206,22 @@ public final class ResponseHead {
         scan = avail;
         return NEED_MORE;
       }
-      int at = found - base;
-      if (buf.getByte(found) == LF) {
+      int at = found;
+      if (scratch.bytes[at] == LF) {
         return reject("bare LF as a line end (only CRLF ends a line)");
       }
       if (at + 1 >= avail) {
         scan = at; // the CR: look again when its LF may have come
         return NEED_MORE;
       }
-      if (buf.getByte(found + 1) != LF) {
+      copy(scratch, buf, base, at + 2);
+      byte[] a = scratch.bytes;
+      if (a[at + 1] != LF) {
         return reject("bare CR in the response head");
       }
       int end = at;
       scan = at + 2;
-      int r = line(buf, base, lineStart, end);
+      int r = line(a, lineStart, end);
       lineStart = scan;
       if (r != NEED_MORE) {
         return r;
@@ -216,9 +229,24 @@ public final class ResponseHead {
     }
   }
 
-  private int line(ByteBuf buf, int base, int start, int end) {
+  /**
+   * Makes the scratch array hold at least the message's first {@code need} bytes (all that have
+   * come, if fewer), copying in growing windows so that a body read with the head is not copied.
+   *
+   * @return how many bytes of the message the array holds
+   */
+  private int copy(HeadScratch scratch, ByteBuf buf, int base, int need) {
+    if (need > copied) {
+      int to = Math.min(buf.readableBytes(), Math.max(need, Math.max(512, 2 * copied)));
+      scratch.fill(buf, base, copied, to);
+      copied = to;
+    }
+    return copied;
+  }
+
+  private int line(byte[] a, int start, int end) {
     if (phase == PHASE_STATUS_LINE) {
-      int r = statusLine(buf, base, start, end);
+      int r = statusLine(a, start, end);
       if (r != NEED_MORE) {
         return r;
       }
@@ -228,25 +256,25 @@ public final class ResponseHead {
     }
     if (end == start) {
       headLength = scan;
-      return finish(buf, base);
+      return finish(a);
     }
-    return fieldLine(buf, base, start, end);
+    return fieldLine(a, start, end);
   }
 
-  private int statusLine(ByteBuf buf, int base, int start, int end) {
+  private int statusLine(byte[] a, int start, int end) {
     if (end == start) {
       return reject("empty line before the status line");
     }
-    if (end - start < 12 || !startsWith(buf, base + start, "HTTP/1.")
-        || (buf.getByte(base + start + 7) != '0' && buf.getByte(base + start + 7) != '1')
-        || buf.getByte(base + start + 8) != SP) {
+    if (end - start < 12 || !startsWith(a, start, "HTTP/1.")
+        || (a[start + 7] != '0' && a[start + 7] != '1')
+        || a[start + 8] != SP) {
       return reject("not an HTTP/1.1 or HTTP/1.0 status line");
     }
-    versionMinor = buf.getByte(base + start + 7) - '0';
-    int c = base + start + 9;
-    byte d0 = buf.getByte(c);
-    byte d1 = buf.getByte(c + 1);
-    byte d2 = buf.getByte(c + 2);
+    versionMinor = a[start + 7] - '0';
+    int c = start + 9;
+    byte d0 = a[c];
+    byte d1 = a[c + 1];
+    byte d2 = a[c + 2];
     if (!digit(d0) || !digit(d1) || !digit(d2)) {
       return reject("the status code is not three digits");
     }
@@ -256,10 +284,10 @@ public final class ResponseHead {
     }
     int i = start + 12;
     if (i < end) {
-      if (buf.getByte(base + i) != SP) {
+      if (a[i] != SP) {
         return reject("the status code is not three digits");
       }
-      if (scanTo(buf, base, i + 1, end, VALUE_BYTES) < end) {
+      if (scanTo(a, i + 1, end, HttpBytes.VALUE) < end) {
         return reject("control character in the reason phrase");
       }
     }
@@ -267,16 +295,16 @@ public final class ResponseHead {
     return NEED_MORE;
   }
 
-  private int fieldLine(ByteBuf buf, int base, int start, int end) {
-    byte b0 = buf.getByte(base + start);
+  private int fieldLine(byte[] a, int start, int end) {
+    byte b0 = a[start];
     if (HttpBytes.ows(b0)) {
       return reject(count == 0
           ? "whitespace before the first header field"
           : "obs-fold (a header line starting with whitespace)");
     }
-    int i = scanTo(buf, base, start, end, TCHARS);
-    if (i < end && buf.getByte(base + i) != ':') {
-      return reject(HttpBytes.ows(buf.getByte(base + i))
+    int i = scanTo(a, start, end, HttpBytes.TCHAR);
+    if (i < end && a[i] != ':') {
+      return reject(HttpBytes.ows(a[i])
           ? "whitespace between a header name and its colon"
           : "invalid character in a header name");
     }
@@ -288,17 +316,17 @@ public final class ResponseHead {
     }
     int nameEnd = i;
     i++;
-    while (i < end && HttpBytes.ows(buf.getByte(base + i))) {
+    while (i < end && HttpBytes.ows(a[i])) {
       i++;
     }
     int valueStart = i;
-    int bad = scanTo(buf, base, i, end, VALUE_BYTES);
+    int bad = scanTo(a, i, end, HttpBytes.VALUE);
     if (bad < end) {
-      return reject(buf.getByte(base + bad) == 0
+      return reject(a[bad] == 0
           ? "NUL in a header value" : "control character in a header value");
     }
     int valueEnd = end;
-    while (valueEnd > valueStart && HttpBytes.ows(buf.getByte(base + valueEnd - 1))) {
+    while (valueEnd > valueStart && HttpBytes.ows(a[valueEnd - 1])) {
       valueEnd--;
     }
     if (count == fieldOf.length) {
@@ -311,7 +339,7 @@ public final class ResponseHead {
     pos[p + 1] = nameEnd;
     pos[p + 2] = valueStart;
     pos[p + 3] = valueEnd;
-    int f = classify(buf, base + start, nameEnd - start);
+    int f = classify(a, start, nameEnd - start);
     fieldOf[count] = (byte) f;
     hop[count] = f > F_CONTENT_LENGTH; // every name the parser knows but Content-Length is hop-by-hop
     if (f >= 0 && occurrences[f]++ == 0) {
@@ -321,16 +349,16 @@ public final class ResponseHead {
     return NEED_MORE;
   }
 
-  private static int classify(ByteBuf buf, int at, int len) {
+  private static int classify(byte[] a, int at, int len) {
     for (int f = 0; f < NAMES.length; f++) {
-      if (NAMES[f].length == len && equalsLower(buf, at, len, NAMES[f])) {
+      if (NAMES[f].length == len && equalsLower(a, at, len, NAMES[f])) {
         return f;
       }
     }
     return -1;
   }
 
-  private int finish(ByteBuf buf, int base) {
+  private int finish(byte[] a) {
     if (occurrences[F_TRANSFER_ENCODING] > 0) {
       if (occurrences[F_CONTENT_LENGTH] > 0) {
         return reject("both Content-Length and Transfer-Encoding: the body length is ambiguous");
@@ -338,12 +366,12 @@ public final class ResponseHead {
       if (versionMinor == 0) {
         return reject("Transfer-Encoding in an HTTP/1.0 response");
       }
-      int r = codings(buf, base);
+      int r = codings(a);
       if (r != NEED_MORE) {
         return r;
       }
     } else if (occurrences[F_CONTENT_LENGTH] > 0) {
-      int r = lengths(buf, base);
+      int r = lengths(a);
       if (r != NEED_MORE) {
         return r;
       }
@@ -351,7 +379,7 @@ public final class ResponseHead {
     } else {
       bodyFraming = Framing.UNTIL_CLOSE;
     }
-    int r = connection(buf, base);
+    int r = connection(a);
     if (r != NEED_MORE) {
       return r;
     }
@@ -360,7 +388,7 @@ public final class ResponseHead {
   }
 
   /** Every element of every Content-Length field: digits, all the same value. */
-  private int lengths(ByteBuf buf, int base) {
+  private int lengths(byte[] a) {
     long value = -1;
     int firstStart = -1;
     int firstLen = 0;
@@ -372,15 +400,15 @@ public final class ResponseHead {
       int i = pos[4 * h + 2];
       while (i <= e) {
         int elemEnd = i;
-        while (elemEnd < e && buf.getByte(base + elemEnd) != ',') {
+        while (elemEnd < e && a[elemEnd] != ',') {
           elemEnd++;
         }
         int s = i;
         int t = elemEnd;
-        while (s < t && HttpBytes.ows(buf.getByte(base + s))) {
+        while (s < t && HttpBytes.ows(a[s])) {
           s++;
         }
-        while (t > s && HttpBytes.ows(buf.getByte(base + t - 1))) {
+        while (t > s && HttpBytes.ows(a[t - 1])) {
           t--;
         }
         if (s == t || t - s > 19) {
@@ -390,7 +418,7 @@ public final class ResponseHead {
           if (versionMinor == 0 && i > pos[4 * h + 2]) {
             return reject("a Content-Length list in an HTTP/1.0 response");
           }
-          if (t - s != firstLen || !equalsIgnoreCase(buf, base + s, base + firstStart, firstLen)) {
+          if (t - s != firstLen || !equalsIgnoreCase(a, s, firstStart, firstLen)) {
             return reject("Content-Length values differ");
           }
           i = elemEnd + 1;
@@ -400,7 +428,7 @@ public final class ResponseHead {
         firstLen = t - s;
         long n = 0;
         for (int k = s; k < t; k++) {
-          byte b = buf.getByte(base + k);
+          byte b = a[k];
           if (!digit(b)) {
             return reject("Content-Length is not a number of bytes");
           }
@@ -418,7 +446,7 @@ public final class ResponseHead {
   }
 
   /** The codings of every Transfer-Encoding field, in order: chunked at most once, and last if at all. */
-  private int codings(ByteBuf buf, int base) {
+  private int codings(byte[] a) {
     int chunked = 0;
     boolean chunkedLast = false;
     for (int h = first[F_TRANSFER_ENCODING]; h < count; h++) {
@@ -429,27 +457,27 @@ public final class ResponseHead {
       int i = pos[4 * h + 2];
       while (i <= e) {
         int elemEnd = i;
-        while (elemEnd < e && buf.getByte(base + elemEnd) != ',') {
+        while (elemEnd < e && a[elemEnd] != ',') {
           elemEnd++;
         }
         int s = i;
-        while (s < elemEnd && HttpBytes.ows(buf.getByte(base + s))) {
+        while (s < elemEnd && HttpBytes.ows(a[s])) {
           s++;
         }
         int t = s;
-        while (t < elemEnd && HttpBytes.tchar(buf.getByte(base + t))) {
+        while (t < elemEnd && HttpBytes.tchar(a[t])) {
           t++;
         }
         int rest = t;
-        while (rest < elemEnd && HttpBytes.ows(buf.getByte(base + rest))) {
+        while (rest < elemEnd && HttpBytes.ows(a[rest])) {
           rest++;
         }
-        boolean params = rest < elemEnd && buf.getByte(base + rest) == ';';
+        boolean params = rest < elemEnd && a[rest] == ';';
         if (rest < elemEnd && !params || t == s && params) {
           return reject("invalid transfer coding");
         }
         if (t > s) {
-          if (equalsLower(buf, base + s, t - s, CHUNKED)) {
+          if (equalsLower(a, s, t - s, CHUNKED)) {
             if (params) {
               return reject("chunked takes no parameters");
             }
@@ -473,7 +501,7 @@ public final class ResponseHead {
   }
 
   /** Connection's tokens: close, keep-alive, and the fields they make hop-by-hop. */
-  private int connection(ByteBuf buf, int base) {
+  private int connection(byte[] a) {
     for (int h = first[F_CONNECTION]; h >= 0 && h < count; h++) {
       if (fieldOf[h] != F_CONNECTION) {
         continue;
@@ -482,35 +510,35 @@ public final class ResponseHead {
       int i = pos[4 * h + 2];
       while (i <= e) {
         int elemEnd = i;
-        while (elemEnd < e && buf.getByte(base + elemEnd) != ',') {
+        while (elemEnd < e && a[elemEnd] != ',') {
           elemEnd++;
         }
         int s = i;
         int t = elemEnd;
-        while (s < t && HttpBytes.ows(buf.getByte(base + s))) {
+        while (s < t && HttpBytes.ows(a[s])) {
           s++;
         }
-        while (t > s && HttpBytes.ows(buf.getByte(base + t - 1))) {
+        while (t > s && HttpBytes.ows(a[t - 1])) {
           t--;
         }
         i = elemEnd + 1;
         if (s == t) {
           continue; // an empty list element (RFC 9110 §5.6.1)
         }
-        if (scanTo(buf, base, s, t, TCHARS) < t) {
+        if (scanTo(a, s, t, HttpBytes.TCHAR) < t) {
           return reject("Connection is not a list of tokens");
         }
         int len = t - s;
-        if (equalsLower(buf, base + s, len, CLOSE)) {
+        if (equalsLower(a, s, len, CLOSE)) {
           close = true;
-        } else if (equalsLower(buf, base + s, len, KEEP_ALIVE)) {
+        } else if (equalsLower(a, s, len, KEEP_ALIVE)) {
           keepAlive = true;
-        } else if (!equalsLower(buf, base + s, len, UPGRADE)) {
-          if (equalsLower(buf, base + s, len, NAMES[F_CONTENT_LENGTH])) {
+        } else if (!equalsLower(a, s, len, UPGRADE)) {
+          if (equalsLower(a, s, len, NAMES[F_CONTENT_LENGTH])) {
             return reject("Connection nominates Content-Length");
           }
           for (int j = 0; j < count; j++) {
-            if (pos[4 * j + 1] - pos[4 * j] == len && equalsIgnoreCase(buf, base + pos[4 * j], base + s, len)) {
+            if (pos[4 * j + 1] - pos[4 * j] == len && equalsIgnoreCase(a, pos[4 * j], s, len)) {
               hop[j] = true;
             }
           }
@@ -617,48 +645,62 @@ public final class ResponseHead {
 
   // ---- byte helpers ----
 
-  private static byte[] ascii(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
-  }
-
-  /** The first index in [from, end) whose byte {@code accepts} refuses, or end. */
-  private static int scanTo(ByteBuf buf, int base, int from, int end, ByteProcessor accepts) {
-    if (from >= end) {
-      return end;
+  /** Index of the first CR or LF in {@code a[from, to)}, or -1. */
+  private static int findCrlf(byte[] a, int from, int to) {
+    for (int i = from; i < to; i++) {
+      byte b = a[i];
+      if (b == '\r' || b == LF) {
+        return i;
+      }
     }
-    int at = buf.forEachByte(base + from, end - from, accepts);
-    return at < 0 ? end : at - base;
+    return -1;
   }
 
-  private static boolean equalsLower(ByteBuf buf, int at, int len, byte[] lower) {
+  /** The first index in [from, end) whose byte {@code table} refuses, or end. */
+  private static int scanTo(byte[] a, int from, int end, boolean[] table) {
+    int i = from;
+    while (i < end && table[a[i] & 0xff]) {
+      i++;
+    }
+    return i;
+  }
+
+  private static boolean equalsLower(byte[] a, int at, int len, byte[] lower) {
     if (len != lower.length) {
       return false;
     }
     for (int i = 0; i < len; i++) {
-      if (HttpBytes.lower(buf.getByte(at + i)) != lower[i]) {
+      if (HttpBytes.lower(a[at + i]) != lower[i]) {
         return false;
       }
     }
     return true;
   }
 
-  private static boolean equalsIgnoreCase(ByteBuf buf, int a, int b, int len) {
-    for (int i = 0; i < len; i++) {
-      if (HttpBytes.lower(buf.getByte(a + i)) != HttpBytes.lower(buf.getByte(b + i))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean startsWith(ByteBuf buf, int at, String ascii) {
+  private static boolean startsWith(byte[] a, int at, String ascii) {
     for (int i = 0; i < ascii.length(); i++) {
-      if (buf.getByte(at + i) != ascii.charAt(i)) {
+      if (a[at + i] != ascii.charAt(i)) {
         return false;
       }
     }
     return true;
   }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+
+
+  private static boolean equalsIgnoreCase(byte[] a, int x, int y, int len) {
+    for (int i = 0; i < len; i++) {
+      if (HttpBytes.lower(a[x + i]) != HttpBytes.lower(a[y + i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
 
   private static boolean digit(byte b) {
     return b >= '0' && b <= '9';

@@ -466,6 +466,76 @@ class RequestHeadTest {
     }
   }
 
+  /**
+   * The parsers copy heads into one array per thread: two connections' requests and a sandbox's
+   * response arriving a byte at a time, interleaved on one thread, each parse as if alone (no
+   * byte of one is read as a byte of another).
+   */
+  @Test
+  void interleavedParsersOnOneThread_eachSeesOnlyItsOwnBytes() {
+    byte[] a = ("POST /a HTTP/1.1\r\nHost: aaaa\r\nContent-Length: 12345\r\n"
+        + "x-agentcube-session-id: sess-a\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    byte[] b = ("PUT /bb/cc HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\nX-Long: "
+        + "y".repeat(700) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    byte[] r = "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\n"
+        .getBytes(StandardCharsets.ISO_8859_1);
+    RequestHead wholeA = new RequestHead(LINE, HEAD);
+    RequestHead wholeB = new RequestHead(LINE, HEAD);
+    assertThat(wholeA.parse(Unpooled.wrappedBuffer(a))).isEqualTo(RequestHead.COMPLETE);
+    assertThat(wholeB.parse(Unpooled.wrappedBuffer(b))).isEqualTo(RequestHead.COMPLETE);
+
+    RequestHead ha = new RequestHead(LINE, HEAD);
+    RequestHead hb = new RequestHead(LINE, HEAD);
+    ResponseHead hr = new ResponseHead(LINE, HEAD);
+    int ra = RequestHead.NEED_MORE;
+    int rb = RequestHead.NEED_MORE;
+    int rr = ResponseHead.NEED_MORE;
+    for (int n = 1; n <= b.length; n++) {
+      if (n <= a.length && ra == RequestHead.NEED_MORE) {
+        ra = ha.parse(Unpooled.wrappedBuffer(a, 0, n));
+      }
+      if (rb == RequestHead.NEED_MORE) {
+        rb = hb.parse(Unpooled.wrappedBuffer(b, 0, n));
+      }
+      if (n <= r.length && rr == ResponseHead.NEED_MORE) {
+        rr = hr.parse(Unpooled.wrappedBuffer(r, 0, n));
+      }
+    }
+    assertThat(new int[] {ra, rb, rr}).containsExactly(RequestHead.COMPLETE, RequestHead.COMPLETE, ResponseHead.COMPLETE);
+    assertSame(wholeA, ha);
+    assertSame(wholeB, hb);
+    assertThat(ha.contentLength()).isEqualTo(12345);
+    assertThat(hb.framing()).isEqualTo(Framing.CHUNKED);
+    assertThat(hr.contentLength()).isEqualTo(7);
+    assertThat(hr.connectionClose()).isTrue();
+
+    // a parser reused for a shorter head after another's long one reads none of the old bytes
+    ha.reset();
+    assertThat(ha.parse(buf("GET / HTTP/1.0\r\n\r\n"))).isEqualTo(RequestHead.COMPLETE);
+    assertThat(ha.headerCount()).isZero();
+    assertThat(ha.framing()).isEqualTo(Framing.NONE);
+  }
+
+  /** A head longer than the first copy window, read together with a large body: the head's own. */
+  @Test
+  void longHeadWithLargeBodyInOneBuffer_parsedFromItsOwnBytes() {
+    String head = "POST /up HTTP/1.1\r\nHost: x\r\nCookie: " + "c=1; ".repeat(600)
+        + "\r\nContent-Length: 100000\r\n\r\n";
+    String junk = "\r\nContent-Length: 7\r\n\r\n"; // a body that looks like more head
+    byte[] body = new byte[100_000];
+    for (int i = 0; i < body.length; i++) {
+      body[i] = (byte) junk.charAt(i % junk.length());
+    }
+    ByteBuf b = Unpooled.directBuffer().writeBytes(head.getBytes(StandardCharsets.ISO_8859_1)).writeBytes(body);
+    RequestHead h = new RequestHead(LINE, HEAD);
+
+    assertThat(h.parse(b)).isEqualTo(RequestHead.COMPLETE);
+    assertThat(h.headLength()).isEqualTo(head.length());
+    assertThat(h.contentLength()).isEqualTo(100_000);
+    assertThat(h.headerCount()).isEqualTo(3);
+    b.release();
+  }
+
   /** Pins "no object per header": a warm parse of a 12-field head allocates nothing. */
   @Test
   void parse_warmRealisticHead_allocatesNothing() {
