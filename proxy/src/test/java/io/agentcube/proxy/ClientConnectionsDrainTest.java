@@ -8,7 +8,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -75,7 +74,7 @@ class ClientConnectionsDrainTest {
   @Test
   void drain_responseInProgress_endsWholeWithCloseThenTheConnectionCloses() throws Exception {
     try (Socket s = socket()) {
-      send(s, "/hold");
+      RawHttp.sendGet(s, "/hold");
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !held.isEmpty());
 
       connections.drain(10_000).get(5, TimeUnit.SECONDS);
@@ -84,7 +83,7 @@ class ClientConnectionsDrainTest {
       vertx.runOnContext(v -> response.end("late").onComplete(ended));
       ended.future().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
 
-      String head = head(s.getInputStream());
+      String head = RawHttp.readUntil(s.getInputStream(), "\r\n\r\n");
       assertThat(head).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close");
       assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("late");
       assertThat(s.getInputStream().read()).isEqualTo(-1);
@@ -105,34 +104,14 @@ class ClientConnectionsDrainTest {
   }
 
   private Socket socket() throws IOException {
-    Socket s = new Socket("127.0.0.1", server.actualPort());
-    s.setSoTimeout(5_000);
-    return s;
-  }
-
-  private static void send(Socket s, String path) throws IOException {
-    s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
+    return RawHttp.connect(server.actualPort(), 5_000);
   }
 
   /** A GET on {@code s}: its response head, the 2-byte body {@code ok} read after it. */
   private static String get(Socket s, String path) throws IOException {
-    send(s, path);
-    String head = head(s.getInputStream());
+    RawHttp.sendGet(s, path);
+    String head = RawHttp.readUntil(s.getInputStream(), "\r\n\r\n");
     assertThat(new String(s.getInputStream().readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("ok");
     return head;
-  }
-
-  private static String head(InputStream in) throws IOException {
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("closed in the response head: " + head);
-      }
-      head.append((char) b);
-    }
-    return head.toString();
   }
 }

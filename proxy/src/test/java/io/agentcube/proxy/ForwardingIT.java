@@ -42,8 +42,7 @@ class ForwardingIT {
 
   @BeforeAll
   static void start() throws Exception {
-    TestRuntimes.write(tmp.resolve("runtimes"), "echo.yaml", TestRuntimes.echo("echo", 1, "2m", "8h"));
-    f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), false, Map.of());
+    f = ProxyFixture.echo(tmp, Map.of());
     session = sessionId(f.get(invoke("echo", "/"), null));
   }
 

@@ -1,12 +1,11 @@
 package io.agentcube.proxy;
 
 import static io.agentcube.proxy.ProxyFixture.invoke;
+import static io.agentcube.proxy.RawHttp.readUntil;
+import static io.agentcube.proxy.RawHttp.sendGet;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -27,9 +26,7 @@ class IdleTimeoutIT {
 
   @BeforeAll
   static void start() throws Exception {
-    TestRuntimes.write(tmp.resolve("runtimes"), "echo.yaml", TestRuntimes.echo("echo", 1, "2m", "8h"));
-    f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), false,
-        Map.of("server.clientIdleTimeout", "1s"));
+    f = ProxyFixture.echo(tmp, Map.of("server.clientIdleTimeout", "1s"));
   }
 
   @AfterAll
@@ -40,7 +37,7 @@ class IdleTimeoutIT {
   @Test
   void keepAliveConnection_idleAfterAnInvocation_closedAtTheTimeout() throws Exception {
     try (Socket s = socket()) {
-      send(s, invoke("echo", "/"));
+      sendGet(s, invoke("echo", "/"));
       String head = readUntil(s.getInputStream(), "\r\n\r\n");
       assertThat(head).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
       int length = Integer.parseInt(head.replaceAll("(?is).*content-length: *(\\d+).*", "$1"));
@@ -63,7 +60,7 @@ class IdleTimeoutIT {
   void streamLongerThanTheTimeout_clientSendingNothing_arrivesWholeAndTheConnectionStaysOpen() throws Exception {
     try (Socket s = socket()) {
       // Six chunks 0.4 s apart: 2.4 s with no byte from the client, never 1 s without a write.
-      send(s, invoke("echo", "/chunked?n=6&interval=0.4&size=16"));
+      sendGet(s, invoke("echo", "/chunked?n=6&interval=0.4&size=16"));
       String response = readUntil(s.getInputStream(), "\r\n0\r\n\r\n");
       assertThat(response).startsWith("HTTP/1.1 200");
       for (int i = 0; i < 6; i++) {
@@ -71,31 +68,12 @@ class IdleTimeoutIT {
       }
       // Never idle, so still open for the next request (an idle spell during the stream would
       // have closed it after the stream: a close is held back only while an exchange is active).
-      send(s, invoke("echo", "/after"));
+      sendGet(s, invoke("echo", "/after"));
       assertThat(readUntil(s.getInputStream(), "\r\n\r\n")).startsWith("HTTP/1.1 200");
     }
   }
 
   private static Socket socket() throws Exception {
-    Socket s = new Socket("127.0.0.1", f.proxy.port());
-    s.setSoTimeout(10_000);
-    return s;
-  }
-
-  private static void send(Socket s, String target) throws Exception {
-    s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-  }
-
-  /** Bytes up to and including {@code end}; fails if the connection ends first. */
-  private static String readUntil(InputStream in, String end) throws Exception {
-    ByteArrayOutputStream got = new ByteArrayOutputStream();
-    while (!got.toString(StandardCharsets.ISO_8859_1).endsWith(end)) {
-      int c = in.read();
-      assertThat(c).as("connection ended after: %s", got.toString(StandardCharsets.ISO_8859_1)).isNotNegative();
-      got.write(c);
-    }
-    return got.toString(StandardCharsets.ISO_8859_1);
+    return RawHttp.connect(f.proxy.port(), 10_000);
   }
 }

@@ -26,8 +26,7 @@ class LimitsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    TestRuntimes.write(tmp.resolve("runtimes"), "echo.yaml", TestRuntimes.echo("echo", 1, "2m", "8h"));
-    f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), false, Map.of(
+    f = ProxyFixture.echo(tmp, Map.of(
         "upstream.idleTimeout", "1s", "server.maxHeaderSize", 2048, "server.maxControlBodySize", 1024,
         "sessions.maxSessions", 3));
   }

@@ -34,6 +34,15 @@ final class ProxyFixture implements AutoCloseable {
     this.ticker = ticker;
   }
 
+  /**
+   * A proxy serving one runtime, {@code echo} (the echo agent, a warm pool of 1), from files under
+   * {@code dir}, on a fake clock, with extra config {@code overrides}: what most ITs need.
+   */
+  static ProxyFixture echo(Path dir, Map<String, Object> overrides) throws Exception {
+    TestRuntimes.write(dir.resolve("runtimes"), "echo.yaml", TestRuntimes.echo("echo", 1, "2m", "8h"));
+    return start(dir.resolve("runtimes"), dir.resolve("state"), false, overrides);
+  }
+
   /** A proxy serving the runtime files in {@code runtimes}, with extra config {@code overrides}. */
   static ProxyFixture start(Path runtimes, Path state, boolean realTime, Map<String, Object> overrides)
       throws Exception {

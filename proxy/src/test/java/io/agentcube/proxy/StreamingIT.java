@@ -40,8 +40,7 @@ class StreamingIT {
 
   @BeforeAll
   static void start() throws Exception {
-    TestRuntimes.write(tmp.resolve("runtimes"), "echo.yaml", TestRuntimes.echo("echo", 1, "2m", "8h"));
-    f = ProxyFixture.start(tmp.resolve("runtimes"), tmp.resolve("state"), false, Map.of());
+    f = ProxyFixture.echo(tmp, Map.of());
   }
 
   @AfterAll
