@@ -521,6 +521,18 @@ if want T5; then
   done
 fi
 
+# t8_upload URL OUT [curl args...]: T8_BYTES of zeros to URL/upload as the T8 session, the
+# answer to OUT; t8_download URL [curl args...]: T8_BYTES from URL/download. Both on the load core.
+t8_upload() {
+  local url="$1" out="$2"; shift 2
+  { taskset -c "$LOAD_CPU" head -c "$T8_BYTES" /dev/zero || true; } | taskset -c "$LOAD_CPU" curl -sS -T - -o "$out" "$@" \
+    -H "x-agentcube-session-id: $SID8" "$url/upload"
+}
+t8_download() {
+  local url="$1"; shift
+  taskset -c "$LOAD_CPU" curl -sS -o /dev/null "$@" -H "x-agentcube-session-id: $SID8" "$url/download?bytes=$T8_BYTES"
+}
+
 if want T8; then
   log "T8: $((T8_BYTES / 1048576)) MiB up and down, direct and through the proxy"
   $TOOLS wait-pools "$BASE" 60
@@ -536,9 +548,8 @@ if want T8; then
   # warmed only the small-request ones), as it has in any proxy that has run a while. On the one
   # core the proxy is pinned to, C2 takes about three 1 GiB transfers to settle (PrintCompilation).
   for who in ours nginx haproxy ours nginx haproxy; do
-    taskset -c "$LOAD_CPU" sh -c "head -c $T8_BYTES /dev/zero | curl -sS -T - -o /dev/null \
-        -H 'x-agentcube-session-id: $SID8' '${T8_URL[$who]}/upload'"
-    taskset -c "$LOAD_CPU" curl -sS -o /dev/null -H "x-agentcube-session-id: $SID8" "${T8_URL[$who]}/download?bytes=$T8_BYTES"
+    t8_upload "${T8_URL[$who]}" /dev/null > /dev/null
+    t8_download "${T8_URL[$who]}" > /dev/null
   done
   for rep in $(seq "$T8_REPS"); do
     for who in direct ours nginx haproxy; do
@@ -556,13 +567,11 @@ if want T8; then
         fi
         run_begin
         if [ "$direction" = upload ]; then
-          res="$(taskset -c "$LOAD_CPU" sh -c "head -c $T8_BYTES /dev/zero | curl -sS -T - -o '$WORK/t8-up.json' \
-                 -w '%{http_code} %{time_total} %{size_upload}' -H 'x-agentcube-session-id: $SID8' \
-                 -H 'content-type: application/octet-stream' '$base_url/upload'")"
+          res="$(t8_upload "$base_url" "$WORK/t8-up.json" -w '%{http_code} %{time_total} %{size_upload}' \
+                 -H 'content-type: application/octet-stream')"
           got="$(python3 -c "import json; print(json.load(open('$WORK/t8-up.json')).get('bodyBytes'))")"
         else
-          res="$(taskset -c "$LOAD_CPU" curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}' \
-                 -H "x-agentcube-session-id: $SID8" "$base_url/download?bytes=$T8_BYTES")"
+          res="$(t8_download "$base_url" -w '%{http_code} %{time_total} %{size_download}')"
           got="$(echo "$res" | cut -d' ' -f3)"
         fi
         touch "$WORK/t8.done"
@@ -600,8 +609,7 @@ fi
 if want T8; then
   # Where the proxy's time goes while streaming: one more upload (not measured) under JFR.
   jcmd "$MAIN_PID" JFR.start name=t8 settings=default > /dev/null
-  taskset -c "$LOAD_CPU" sh -c "head -c $T8_BYTES /dev/zero | curl -sS -T - -o /dev/null \
-      -H 'x-agentcube-session-id: $SID8' '$ECHO_OURS/upload'"
+  t8_upload "$ECHO_OURS" /dev/null > /dev/null
   jcmd "$MAIN_PID" JFR.dump name=t8 filename="$WORK/t8.jfr" > /dev/null
   jcmd "$MAIN_PID" JFR.stop name=t8 > /dev/null
   $TOOLS jfr-summary "$WORK/t8.jfr" 1 "$OUT/t8-upload-profile.txt" > /dev/null || log "T8 profile summary failed"
