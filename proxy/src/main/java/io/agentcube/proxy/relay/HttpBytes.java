@@ -1,8 +1,9 @@
 package io.agentcube.proxy.relay;
 
 /**
- * The byte classes of RFC 9110 §5.6 that {@link RequestHead} and {@link ChunkedDecoderState} share,
- * so a header field and a trailer field are held to one set of rules.
+ * The byte classes of RFC 9110 §5.6 that {@link RequestHead}, {@link ResponseHead} and {@link
+ * ChunkedDecoderState} share, so a header field and a trailer field are held to one set of rules;
+ * and the scans the two head parsers run over their {@link HeadScratch} copy.
  */
 final class HttpBytes {
 
@@ -69,4 +70,44 @@ final class HttpBytes {
     int l = b | 0x20;
     return l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
   }
-}
+
+  /** Index of the first CR or LF in {@code a[from, to)}, or -1. */
+  static int findCrlf(byte[] a, int from, int to) {
+    for (int i = from; i < to; i++) {
+      byte b = a[i];
+      if (b == CR || b == LF) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The first index in [from, end) whose byte {@code table} refuses, or end. */
+  static int scanTo(byte[] a, int from, int end, boolean[] table) {
+    int i = from;
+    while (i < end && table[a[i] & 0xff]) {
+      i++;
+    }
+    return i;
+  }
+
+  static boolean equalsLower(byte[] a, int at, int len, byte[] lower) {
+    if (len != lower.length) {
+      return false;
+    }
+    for (int i = 0; i < len; i++) {
+      if (HttpBytes.lower(a[at + i]) != lower[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static boolean startsWith(byte[] a, int at, String ascii) {
+    for (int i = 0; i < ascii.length(); i++) {
+      if (a[at + i] != ascii.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }}

@@ -199,7 +199,7 @@ public final class RequestHead {
       int found = -1;
       while (scan < searchEnd) {
         int upTo = Math.min(copy(scratch, buf, base, scan + 1), searchEnd);
-        found = findCrlf(scratch.bytes, scan, upTo);
+        found = HttpBytes.findCrlf(scratch.bytes, scan, upTo);
         if (found >= 0) {
           break;
         }
@@ -280,7 +280,7 @@ public final class RequestHead {
   }
 
   private int requestLine(byte[] a, int start, int end) {
-    int i = scanTo(a, start, end, HttpBytes.TCHAR);
+    int i = HttpBytes.scanTo(a, start, end, HttpBytes.TCHAR);
     if (i == start) {
       return reject(400, "the method is not a token");
     }
@@ -289,7 +289,7 @@ public final class RequestHead {
     }
     methodEnd = i;
     targetStart = ++i;
-    i = scanTo(a, i, end, HttpBytes.TARGET);
+    i = HttpBytes.scanTo(a, i, end, HttpBytes.TARGET);
     if (i < end && a[i] != SP) {
       return reject(400, a[i] == '#'
           ? "'#' in the request target (a fragment is never sent)"
@@ -303,7 +303,7 @@ public final class RequestHead {
       return reject(400, "no HTTP version in the request line");
     }
     int v = i + 1;
-    if (end - v != 8 || !startsWith(a, v, "HTTP/") || a[v + 6] != '.'
+    if (end - v != 8 || !HttpBytes.startsWith(a, v, "HTTP/") || a[v + 6] != '.'
         || !digit(a[v + 5]) || !digit(a[v + 7])) {
       return reject(400, "malformed HTTP version");
     }
@@ -316,7 +316,7 @@ public final class RequestHead {
 
   private int targetForm(byte[] a) {
     byte b0 = a[targetStart];
-    boolean connect = methodEnd - requestLineStart == 7 && startsWith(a, requestLineStart, "CONNECT");
+    boolean connect = methodEnd - requestLineStart == 7 && HttpBytes.startsWith(a, requestLineStart, "CONNECT");
     if (connect) {
       return b0 == '/' || b0 == '*' ? reject(400, "CONNECT needs an authority-form target") : NEED_MORE;
     }
@@ -324,7 +324,7 @@ public final class RequestHead {
       return NEED_MORE;
     }
     if (b0 == '*') {
-      boolean options = methodEnd - requestLineStart == 7 && startsWith(a, requestLineStart, "OPTIONS");
+      boolean options = methodEnd - requestLineStart == 7 && HttpBytes.startsWith(a, requestLineStart, "OPTIONS");
       return options && targetEnd - targetStart == 1
           ? NEED_MORE : reject(400, "'*' is a target of OPTIONS only");
     }
@@ -340,7 +340,7 @@ public final class RequestHead {
       }
       i++;
     }
-    if (targetEnd - i < 3 || !startsWith(a, i, "://")) {
+    if (targetEnd - i < 3 || !HttpBytes.startsWith(a, i, "://")) {
       return reject(400, "the request target is not origin-, absolute- or asterisk-form");
     }
     return NEED_MORE;
@@ -353,7 +353,7 @@ public final class RequestHead {
           ? "whitespace before the first header field"
           : "obs-fold (a header line starting with whitespace)");
     }
-    int i = scanTo(a, start, end, HttpBytes.TCHAR);
+    int i = HttpBytes.scanTo(a, start, end, HttpBytes.TCHAR);
     if (i < end && a[i] != ':') {
       return reject(400, HttpBytes.ows(a[i])
           ? "whitespace between a header name and its colon"
@@ -371,7 +371,7 @@ public final class RequestHead {
       i++;
     }
     int valueStart = i;
-    int bad = scanTo(a, i, end, HttpBytes.VALUE);
+    int bad = HttpBytes.scanTo(a, i, end, HttpBytes.VALUE);
     if (bad < end) {
       return reject(400, a[bad] == 0
           ? "NUL in a header value" : "control character in a header value");
@@ -420,10 +420,10 @@ public final class RequestHead {
       case 15: f = Field.X_FORWARDED_FOR; break;
       default: return -1;
     }
-    if (equalsLower(a, at, len, f.lower)) {
+    if (HttpBytes.equalsLower(a, at, len, f.lower)) {
       return f.ordinal();
     }
-    return g != null && equalsLower(a, at, len, g.lower) ? g.ordinal() : -1;
+    return g != null && HttpBytes.equalsLower(a, at, len, g.lower) ? g.ordinal() : -1;
   }
 
   private int finish(byte[] a) {
@@ -517,7 +517,7 @@ public final class RequestHead {
             return reject(400, "invalid transfer coding");
           }
           // an empty list element: allowed (RFC 9110 §5.6.1)
-        } else if (equalsLower(a, s, t - s, CHUNKED)) {
+        } else if (HttpBytes.equalsLower(a, s, t - s, CHUNKED)) {
           if (params) {
             return reject(400, "chunked takes no parameters");
           }
@@ -691,46 +691,6 @@ public final class RequestHead {
 
   // ---- byte helpers ----
 
-  /** Index of the first CR or LF in {@code a[from, to)}, or -1. */
-  private static int findCrlf(byte[] a, int from, int to) {
-    for (int i = from; i < to; i++) {
-      byte b = a[i];
-      if (b == '\r' || b == LF) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  /** The first index in [from, end) whose byte {@code table} refuses, or end. */
-  private static int scanTo(byte[] a, int from, int end, boolean[] table) {
-    int i = from;
-    while (i < end && table[a[i] & 0xff]) {
-      i++;
-    }
-    return i;
-  }
-
-  private static boolean equalsLower(byte[] a, int at, int len, byte[] lower) {
-    if (len != lower.length) {
-      return false;
-    }
-    for (int i = 0; i < len; i++) {
-      if (HttpBytes.lower(a[at + i]) != lower[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean startsWith(byte[] a, int at, String ascii) {
-    for (int i = 0; i < ascii.length(); i++) {
-      if (a[at + i] != ascii.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
-  }
 
 
   private static boolean equalsLower(ByteBuf buf, int at, int len, byte[] lower) {

@@ -192,7 +192,7 @@ public final class ResponseHead {
       int found = -1;
       while (scan < searchEnd) {
         int upTo = Math.min(copy(scratch, buf, base, scan + 1), searchEnd);
-        found = findCrlf(scratch.bytes, scan, upTo);
+        found = HttpBytes.findCrlf(scratch.bytes, scan, upTo);
         if (found >= 0) {
           break;
         }
@@ -265,7 +265,7 @@ public final class ResponseHead {
     if (end == start) {
       return reject("empty line before the status line");
     }
-    if (end - start < 12 || !startsWith(a, start, "HTTP/1.")
+    if (end - start < 12 || !HttpBytes.startsWith(a, start, "HTTP/1.")
         || (a[start + 7] != '0' && a[start + 7] != '1')
         || a[start + 8] != SP) {
       return reject("not an HTTP/1.1 or HTTP/1.0 status line");
@@ -287,7 +287,7 @@ public final class ResponseHead {
       if (a[i] != SP) {
         return reject("the status code is not three digits");
       }
-      if (scanTo(a, i + 1, end, HttpBytes.VALUE) < end) {
+      if (HttpBytes.scanTo(a, i + 1, end, HttpBytes.VALUE) < end) {
         return reject("control character in the reason phrase");
       }
     }
@@ -302,7 +302,7 @@ public final class ResponseHead {
           ? "whitespace before the first header field"
           : "obs-fold (a header line starting with whitespace)");
     }
-    int i = scanTo(a, start, end, HttpBytes.TCHAR);
+    int i = HttpBytes.scanTo(a, start, end, HttpBytes.TCHAR);
     if (i < end && a[i] != ':') {
       return reject(HttpBytes.ows(a[i])
           ? "whitespace between a header name and its colon"
@@ -320,7 +320,7 @@ public final class ResponseHead {
       i++;
     }
     int valueStart = i;
-    int bad = scanTo(a, i, end, HttpBytes.VALUE);
+    int bad = HttpBytes.scanTo(a, i, end, HttpBytes.VALUE);
     if (bad < end) {
       return reject(a[bad] == 0
           ? "NUL in a header value" : "control character in a header value");
@@ -351,7 +351,7 @@ public final class ResponseHead {
 
   private static int classify(byte[] a, int at, int len) {
     for (int f = 0; f < NAMES.length; f++) {
-      if (NAMES[f].length == len && equalsLower(a, at, len, NAMES[f])) {
+      if (NAMES[f].length == len && HttpBytes.equalsLower(a, at, len, NAMES[f])) {
         return f;
       }
     }
@@ -477,7 +477,7 @@ public final class ResponseHead {
           return reject("invalid transfer coding");
         }
         if (t > s) {
-          if (equalsLower(a, s, t - s, CHUNKED)) {
+          if (HttpBytes.equalsLower(a, s, t - s, CHUNKED)) {
             if (params) {
               return reject("chunked takes no parameters");
             }
@@ -525,16 +525,16 @@ public final class ResponseHead {
         if (s == t) {
           continue; // an empty list element (RFC 9110 §5.6.1)
         }
-        if (scanTo(a, s, t, HttpBytes.TCHAR) < t) {
+        if (HttpBytes.scanTo(a, s, t, HttpBytes.TCHAR) < t) {
           return reject("Connection is not a list of tokens");
         }
         int len = t - s;
-        if (equalsLower(a, s, len, CLOSE)) {
+        if (HttpBytes.equalsLower(a, s, len, CLOSE)) {
           close = true;
-        } else if (equalsLower(a, s, len, KEEP_ALIVE)) {
+        } else if (HttpBytes.equalsLower(a, s, len, KEEP_ALIVE)) {
           keepAlive = true;
-        } else if (!equalsLower(a, s, len, UPGRADE)) {
-          if (equalsLower(a, s, len, NAMES[F_CONTENT_LENGTH])) {
+        } else if (!HttpBytes.equalsLower(a, s, len, UPGRADE)) {
+          if (HttpBytes.equalsLower(a, s, len, NAMES[F_CONTENT_LENGTH])) {
             return reject("Connection nominates Content-Length");
           }
           for (int j = 0; j < count; j++) {
@@ -645,46 +645,6 @@ public final class ResponseHead {
 
   // ---- byte helpers ----
 
-  /** Index of the first CR or LF in {@code a[from, to)}, or -1. */
-  private static int findCrlf(byte[] a, int from, int to) {
-    for (int i = from; i < to; i++) {
-      byte b = a[i];
-      if (b == '\r' || b == LF) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  /** The first index in [from, end) whose byte {@code table} refuses, or end. */
-  private static int scanTo(byte[] a, int from, int end, boolean[] table) {
-    int i = from;
-    while (i < end && table[a[i] & 0xff]) {
-      i++;
-    }
-    return i;
-  }
-
-  private static boolean equalsLower(byte[] a, int at, int len, byte[] lower) {
-    if (len != lower.length) {
-      return false;
-    }
-    for (int i = 0; i < len; i++) {
-      if (HttpBytes.lower(a[at + i]) != lower[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean startsWith(byte[] a, int at, String ascii) {
-    for (int i = 0; i < ascii.length(); i++) {
-      if (a[at + i] != ascii.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   private static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.US_ASCII);
