@@ -11,8 +11,8 @@ import io.netty.util.concurrent.FastThreadLocal;
  * T1 profile, docs/benchmarks.md).
  *
  * <p>A parser owns the array from its first copy until another parser on the same thread copies
- * into it; {@link #owner} tells it whether its bytes are still there, else it copies again from the
- * message's first byte. Nothing outside the copied range is read, so bytes of another connection
+ * into it; {@link #claim} tells it whether its bytes are still there, else it copies again from
+ * the message's first byte. Nothing outside the copied range is read, so bytes of another connection
  * left beyond it are never seen.
  */
 final class HeadScratch {
@@ -25,20 +25,41 @@ final class HeadScratch {
 
   byte[] bytes = new byte[2048];
   /** The parser whose message the array holds. */
-  Object owner;
+  private Object owner;
 
   static HeadScratch get() {
     return LOCAL.get();
   }
 
   /**
-   * Copies bytes {@code [from, to)} of the message starting at {@code base} in {@code buf} to the
-   * same offsets of the array, growing it as needed (at most to the largest head a parser allows).
+   * Makes {@code parser} the array's owner. @return true when it was not (another parser copied
+   * into the array since, or none yet): the parser's bytes are not there, it copies from 0 again
    */
-  void fill(ByteBuf buf, int base, int from, int to) {
-    if (to > bytes.length) {
-      bytes = java.util.Arrays.copyOf(bytes, Math.max(to, Math.min(bytes.length * 2, Integer.MAX_VALUE / 2)));
+  boolean claim(Object parser) {
+    if (owner == parser) {
+      return false;
     }
-    buf.getBytes(base + from, bytes, from, to - from);
+    owner = parser;
+    return true;
+  }
+
+  /**
+   * Makes the array hold at least the first {@code need} bytes of the message starting at {@code
+   * base} in {@code buf} (all that have come, if fewer), when it holds the first {@code held}:
+   * copies in windows that start at 512 bytes and double, so a body read with the head is not
+   * copied. The array grows to at most twice the largest head a parser allows.
+   *
+   * @return how many bytes of the message the array now holds
+   */
+  int hold(ByteBuf buf, int base, int held, int need) {
+    if (need <= held) {
+      return held;
+    }
+    int to = Math.min(buf.readableBytes(), Math.max(need, Math.max(512, 2 * held)));
+    if (to > bytes.length) {
+      bytes = java.util.Arrays.copyOf(bytes, Math.max(to, 2 * bytes.length));
+    }
+    buf.getBytes(base + held, bytes, held, to - held);
+    return to;
   }
 }

@@ -110,4 +110,5 @@ final class HttpBytes {
       }
     }
     return true;
-  }}
+  }
+}

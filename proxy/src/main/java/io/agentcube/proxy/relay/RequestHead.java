@@ -186,8 +186,7 @@ public final class RequestHead {
     final int base = buf.readerIndex();
     final int avail = buf.readableBytes();
     HeadScratch scratch = HeadScratch.get();
-    if (scratch.owner != this) {
-      scratch.owner = this;
+    if (scratch.claim(this)) {
       copied = 0; // another parser's bytes are in the array: copy this message's again
     }
     while (true) {
@@ -198,7 +197,8 @@ public final class RequestHead {
       int searchEnd = Math.min(avail, limit + 1);
       int found = -1;
       while (scan < searchEnd) {
-        int upTo = Math.min(copy(scratch, buf, base, scan + 1), searchEnd);
+        copied = scratch.hold(buf, base, copied, scan + 1);
+        int upTo = Math.min(copied, searchEnd);
         found = HttpBytes.findCrlf(scratch.bytes, scan, upTo);
         if (found >= 0) {
           break;
@@ -222,7 +222,7 @@ public final class RequestHead {
         scan = at; // the CR: look again when its LF may have come
         return NEED_MORE;
       }
-      copy(scratch, buf, base, at + 2);
+      copied = scratch.hold(buf, base, copied, at + 2);
       byte[] a = scratch.bytes;
       if (a[at + 1] != LF) {
         return reject(400, "bare CR in the request head");
@@ -235,21 +235,6 @@ public final class RequestHead {
         return r;
       }
     }
-  }
-
-  /**
-   * Makes the scratch array hold at least the message's first {@code need} bytes (all that have
-   * come, if fewer), copying in growing windows so that a body read with the head is not copied.
-   *
-   * @return how many bytes of the message the array holds
-   */
-  private int copy(HeadScratch scratch, ByteBuf buf, int base, int need) {
-    if (need > copied) {
-      int to = Math.min(buf.readableBytes(), Math.max(need, Math.max(512, 2 * copied)));
-      scratch.fill(buf, base, copied, to);
-      copied = to;
-    }
-    return copied;
   }
 
   private int line(byte[] a, int start, int end) {
@@ -691,8 +676,6 @@ public final class RequestHead {
 
   // ---- byte helpers ----
 
-
-
   private static boolean equalsLower(ByteBuf buf, int at, int len, byte[] lower) {
     if (len != lower.length) {
       return false;
@@ -704,7 +687,6 @@ public final class RequestHead {
     }
     return true;
   }
-
 
   private static boolean digit(byte b) {
     return b >= '0' && b <= '9';

@@ -89,7 +89,6 @@ public final class ResponseHead {
   private static final byte[] KEEP_ALIVE = ascii("keep-alive");
   private static final byte[] UPGRADE = ascii("upgrade");
 
-
   private static final int PHASE_STATUS_LINE = 0;
   private static final int PHASE_FIELDS = 1;
   private static final int PHASE_DONE = 2;
@@ -180,8 +179,7 @@ public final class ResponseHead {
     final int base = buf.readerIndex();
     final int avail = buf.readableBytes();
     HeadScratch scratch = HeadScratch.get();
-    if (scratch.owner != this) {
-      scratch.owner = this;
+    if (scratch.claim(this)) {
       copied = 0; // another parser's bytes are in the array: copy this message's again
     }
     while (true) {
@@ -191,7 +189,8 @@ public final class ResponseHead {
       int searchEnd = Math.min(avail, limit + 1);
       int found = -1;
       while (scan < searchEnd) {
-        int upTo = Math.min(copy(scratch, buf, base, scan + 1), searchEnd);
+        copied = scratch.hold(buf, base, copied, scan + 1);
+        int upTo = Math.min(copied, searchEnd);
         found = HttpBytes.findCrlf(scratch.bytes, scan, upTo);
         if (found >= 0) {
           break;
@@ -214,7 +213,7 @@ public final class ResponseHead {
         scan = at; // the CR: look again when its LF may have come
         return NEED_MORE;
       }
-      copy(scratch, buf, base, at + 2);
+      copied = scratch.hold(buf, base, copied, at + 2);
       byte[] a = scratch.bytes;
       if (a[at + 1] != LF) {
         return reject("bare CR in the response head");
@@ -227,21 +226,6 @@ public final class ResponseHead {
         return r;
       }
     }
-  }
-
-  /**
-   * Makes the scratch array hold at least the message's first {@code need} bytes (all that have
-   * come, if fewer), copying in growing windows so that a body read with the head is not copied.
-   *
-   * @return how many bytes of the message the array holds
-   */
-  private int copy(HeadScratch scratch, ByteBuf buf, int base, int need) {
-    if (need > copied) {
-      int to = Math.min(buf.readableBytes(), Math.max(need, Math.max(512, 2 * copied)));
-      scratch.fill(buf, base, copied, to);
-      copied = to;
-    }
-    return copied;
   }
 
   private int line(byte[] a, int start, int end) {
@@ -645,12 +629,9 @@ public final class ResponseHead {
 
   // ---- byte helpers ----
 
-
   private static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.US_ASCII);
   }
-
-
 
   private static boolean equalsIgnoreCase(byte[] a, int x, int y, int len) {
     for (int i = 0; i < len; i++) {
@@ -660,7 +641,6 @@ public final class ResponseHead {
     }
     return true;
   }
-
 
   private static boolean digit(byte b) {
     return b >= '0' && b <= '9';
