@@ -42,7 +42,7 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 PROXY_CPU="${BENCH_PROXY_CPU:-0}"
 LOAD_CPU="${BENCH_LOAD_CPU:-1}"
-export BENCH_BACKEND_CPUS="$LOAD_CPU"   # read by bench/runtimes/*.sh: sandboxes run on the load core
+export BENCH_BACKEND_CPUS="$LOAD_CPU"   # read by bench/runtimes/*.sh (T4's raw starts; sandboxes get it from their spec)
 JVM_OPTS="${BENCH_JVM_OPTS:--XX:+UseSerialGC -Xms512m -Xmx512m}"
 CONNS=64
 
@@ -64,8 +64,13 @@ OUT="$BENCH/results/$TS$([ "$QUICK" = 1 ] && echo -quick || true)"
 mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"; : > "$RAW"
 WORK="$(mktemp -d /tmp/agentcube-bench.XXXXXX)"
-# Runtime copies in $WORK/rt-* start their sandbox with $(AGENTCUBE_RUNTIME_DIR)/../tiny-nginx.sh.
-cp "$BENCH/runtimes/tiny-nginx.sh" "$WORK/tiny-nginx.sh"
+# The proxies read the bench runtimes from a copy, $WORK/runtimes, with the load core written into
+# each sandbox's env: the process backend gives a sandbox only the env its spec names, never the
+# harness's, so without it every backend inherited the proxy's pinned core (taskset's affinity
+# passes to children). Copies in $WORK/rt-* start their sandbox with $(AGENTCUBE_RUNTIME_DIR)/../*.sh.
+RT="$WORK/runtimes"; cp -r "$BENCH/runtimes" "$RT"; cp "$ROOT/conf/runtimes/echo_agent.py" "$RT/"
+sed -i "s/@LOAD_CPU@/$LOAD_CPU/g" "$RT"/*/*.yaml
+cp "$RT/tiny-nginx.sh" "$RT/pin.sh" "$RT/echo_agent.py" "$WORK/"
 PIDS=()
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -177,7 +182,7 @@ ensure_tools() {
     log "installing ${missing[*]} from Debian"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  for t in java mvn python3 curl taskset jcmd jfr git; do
+  for t in java mvn python3 curl taskset ss jcmd jfr git; do
     command -v "$t" >/dev/null || { echo "needs $t" >&2; exit 1; }
   done
   [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 cores; pinning is meaningless"
@@ -335,12 +340,16 @@ build
 machine_json
 log "results: $OUT; scratch: $WORK"
 
-MAIN_DIR="$BENCH/runtimes/main"
+MAIN_DIR="$RT/main"
 start_ours ours "$MAIN_DIR"
 MAIN_PID="$OURS_PID"; MAIN_PORT="$OURS_PORT"; BASE="http://127.0.0.1:$MAIN_PORT"
 read -r SID BACKEND < <($TOOLS session-create "$BASE" tiny)
 [ -n "${BACKEND:-}" ] || { echo "could not create the bench session" >&2; exit 1; }
 log "session $SID -> sandbox $BACKEND (the backend of every contender)"
+# The backend must not share the proxies' core (see $RT above): checked, not assumed.
+BACKEND_PID="$(ss -ltnpH "sport = :${BACKEND##*:}" | grep -oE 'pid=[0-9]+' | head -1 | cut -d= -f2)"
+BACKEND_AFFINITY="$(taskset -pc "$BACKEND_PID" 2>/dev/null | sed 's/.*: //')"
+[ "$BACKEND_AFFINITY" = "$LOAD_CPU" ] || { echo "the backend (pid ${BACKEND_PID:-?}) runs on cores '${BACKEND_AFFINITY:-?}', not the load core $LOAD_CPU" >&2; exit 1; }
 OURS_URL="$BASE/v1/namespaces/default/agent-runtimes/tiny/invocations/"
 
 declare -A URL PIDSOF
@@ -621,7 +630,7 @@ kill_leftovers
 if want T6; then
   log "T6: $T6_N idle sessions on a fresh proxy"
   # A copy of the runtimes: the sandbox-only step below adds a runtime file to it.
-  T6_RT="$WORK/rt-idle"; mkdir -p "$T6_RT"; cp "$BENCH/runtimes/idle/tiny-idle.yaml" "$T6_RT/"
+  T6_RT="$WORK/rt-idle"; mkdir -p "$T6_RT"; cp "$RT/idle/tiny-idle.yaml" "$T6_RT/"
   start_ours idle "$T6_RT" --pool.maxConcurrentStarts=16 --pool.maxColdStartQueue=1024
   IDLE_PID="$OURS_PID"; IB="http://127.0.0.1:$OURS_PORT"
   # Exercise every code path once so that class loading and lazy structures are in the baseline.

@@ -32,7 +32,9 @@ CONF
 # Debian installs nginx in /usr/sbin, which a jailed sandbox's PATH (/usr/local/bin:/usr/bin:/bin,
 # as for any unprivileged user) does not search.
 PATH="$PATH:/usr/sbin:/sbin"
-if [ -n "${BENCH_BACKEND_CPUS:-}" ] && command -v taskset >/dev/null 2>&1; then
-  exec taskset -c "$BENCH_BACKEND_CPUS" nginx -p "$dir" -c "$dir/nginx.conf"
-fi
+# Pinned only to a CPU list: the spec's "@LOAD_CPU@", unfilled outside bench/run.sh, runs unpinned.
+case "${BENCH_BACKEND_CPUS:-}" in
+  ""|*[!0-9,-]*) ;;
+  *) command -v taskset >/dev/null 2>&1 && exec taskset -c "$BENCH_BACKEND_CPUS" nginx -p "$dir" -c "$dir/nginx.conf" ;;
+esac
 exec nginx -p "$dir" -c "$dir/nginx.conf"
