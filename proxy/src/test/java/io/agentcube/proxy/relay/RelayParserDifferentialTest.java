@@ -212,7 +212,7 @@ class RelayParserDifferentialTest {
             bodyBytes = 0;
             framing = HttpUtil.isTransferEncodingChunked(r) ? "chunked"
                 : r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
-                    ? "length " + r.headers().get(HttpHeaderNames.CONTENT_LENGTH) : "none";
+                    ? "length " + HttpUtil.getContentLength(r, -1L) : "none";
           }
           if (m instanceof HttpContent content) {
             if (content.decoderResult().isFailure()) {
