@@ -10,6 +10,7 @@ import io.agentcube.runtime.RuntimeCatalog;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
@@ -58,6 +59,14 @@ final class Relay {
   static final String HANDLER = "agentcubeRelay";
   static final String WATCH = "agentcubeRelayWatch";
   private static final String IDLE = "idle"; // Vert.x's IdleStateHandler
+  /**
+   * Largest read from a sandbox connection. Netty's adaptive default stops at 64 KiB; a large
+   * download then costs a read, a write and a writability turn per 64 KiB. At 256 KiB a 1 GiB
+   * download went from 0.54x to 0.77x of direct throughput (1 MiB was no better). Reads start at
+   * 2 KiB and grow only while they fill, so small answers are read as before; a read buffer is
+   * released once written, so a connection holds at most one such buffer beyond its write queue.
+   */
+  static final int MAX_UPSTREAM_READ = 256 * 1024;
 
   final RuntimeCatalog runtimes;
   final SessionRouter sessions;
@@ -112,6 +121,7 @@ final class Relay {
     this.bootstrap = new Bootstrap()
         .channelFactory(channels)
         .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 2048, MAX_UPSTREAM_READ))
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
   }
 
