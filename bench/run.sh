@@ -468,8 +468,9 @@ print(int(statistics.median(x)) if x else 0)")"
     wrk_run T2-calibrate nginx 1 "${URL[nginx]}" 5 ${PIDSOF[nginx]}
     NGINX_MAX="$(grep -oE 'Requests/sec:\s+[0-9]+' "$WORK/wrk-T2-calibrate-nginx-1.txt" | grep -oE '[0-9]+$')"
   fi
-  # Two rates: half of nginx's maximum (the issue's point) and a tenth of it (well inside every
-  # contender's capacity and the generator's, so the added latency is not queueing).
+  # Rates: half of nginx's maximum (the issue's point), a quarter (the most the load core serves
+  # cleanly, see T2_DEFAULT_RATES) and a tenth (well inside every contender's capacity and the
+  # generator's, so the added latency is not queueing).
   RATES="${BENCH_T2_RATES:-$(for pct in $T2_DEFAULT_RATES; do echo $((NGINX_MAX * pct / 100)); done)}"
   C2=(direct nginx haproxy ours)
   for RATE in $RATES; do
