@@ -71,7 +71,7 @@ WORK="$(mktemp -d /tmp/agentcube-bench.XXXXXX)"
 # each sandbox's env: the process backend gives a sandbox only the env its spec names, never the
 # harness's, so without it every backend inherited the proxy's pinned core (taskset's affinity
 # passes to children). Copies in $WORK/rt-* start their sandbox with $(AGENTCUBE_RUNTIME_DIR)/../*.sh.
-RT="$WORK/runtimes"; cp -r "$BENCH/runtimes" "$RT"; cp "$ROOT/conf/runtimes/echo_agent.py" "$RT/"
+RT="$WORK/runtimes"; cp -rL "$BENCH/runtimes" "$RT"   # -L: echo_agent.py links to conf/runtimes/
 sed -i "s/@LOAD_CPU@/$LOAD_CPU/g" "$RT"/*/*.yaml
 cp "$RT/tiny-nginx.sh" "$RT/pin.sh" "$RT/echo_agent.py" "$WORK/"
 PIDS=()

@@ -1,0 +1,1 @@
+../../conf/runtimes/echo_agent.py
