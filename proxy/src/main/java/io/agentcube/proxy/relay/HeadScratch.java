@@ -11,9 +11,9 @@ import io.netty.util.concurrent.FastThreadLocal;
  * T1 profile, docs/benchmarks.md).
  *
  * <p>A parser owns the array from its first copy until another parser on the same thread copies
- * into it; {@link #claim} tells it whether its bytes are still there, else it copies again from
- * the message's first byte. Nothing outside the copied range is read, so bytes of another connection
- * left beyond it are never seen.
+ * into it. When that happened, or when it starts its next message, {@link #claim} has it copy
+ * again from the message's first byte. Nothing outside the copied range is read, so bytes of
+ * another connection left beyond it are never seen.
  */
 final class HeadScratch {
   private static final FastThreadLocal<HeadScratch> LOCAL = new FastThreadLocal<>() {
@@ -26,40 +26,58 @@ final class HeadScratch {
   byte[] bytes = new byte[2048];
   /** The parser whose message the array holds. */
   private Object owner;
+  /** How many bytes of its owner's message, from the first, the array holds. */
+  private int held;
 
   static HeadScratch get() {
     return LOCAL.get();
   }
 
   /**
-   * Makes {@code parser} the array's owner. @return true when it was not (another parser copied
-   * into the array since, or none yet): the parser's bytes are not there, it copies from 0 again
+   * Makes {@code parser} the array's owner. Unless it owned it already and goes on with the same
+   * message ({@code restart} false), the array holds none of its bytes now: they are copied again
+   * from the message's first byte as it scans.
    */
-  boolean claim(Object parser) {
-    if (owner == parser) {
-      return false;
+  void claim(Object parser, boolean restart) {
+    if (owner != parser || restart) {
+      owner = parser;
+      held = 0;
     }
-    owner = parser;
-    return true;
   }
 
   /**
-   * Makes the array hold at least the first {@code need} bytes of the message starting at {@code
-   * base} in {@code buf} (all that have come, if fewer), when it holds the first {@code held}:
-   * copies in windows that start at 512 bytes and double, so a body read with the head is not
-   * copied. The array grows to at most twice the largest head a parser allows.
-   *
-   * @return how many bytes of the message the array now holds
+   * Makes the array hold at least the first {@code need} bytes of the owner's message, which
+   * starts at {@code base} in {@code buf} (all that have come, if fewer). It copies in windows that
+   * start at 512 bytes and double, so a body read with the head is not copied; the array grows to
+   * at most twice the largest head a parser allows.
    */
-  int hold(ByteBuf buf, int base, int held, int need) {
+  void hold(ByteBuf buf, int base, int need) {
     if (need <= held) {
-      return held;
+      return;
     }
     int to = Math.min(buf.readableBytes(), Math.max(need, Math.max(512, 2 * held)));
     if (to > bytes.length) {
       bytes = java.util.Arrays.copyOf(bytes, Math.max(to, 2 * bytes.length));
     }
     buf.getBytes(base + held, bytes, held, to - held);
-    return to;
+    held = to;
+  }
+
+  /**
+   * Index of the first CR or LF in {@code [from, to)} of the owner's message (see {@link #hold}),
+   * copying only as far as it scans; -1 if there is none. {@code to} is at most what has come.
+   */
+  int findCrlf(ByteBuf buf, int base, int from, int to) {
+    int scan = from;
+    while (scan < to) {
+      hold(buf, base, scan + 1);
+      int upTo = Math.min(held, to);
+      int found = HttpBytes.findCrlf(bytes, scan, upTo);
+      if (found >= 0) {
+        return found;
+      }
+      scan = upTo;
+    }
+    return -1;
   }
 }

@@ -105,8 +105,6 @@ public final class RequestHead {
   private final int maxHeaderSize;
 
   private int phase;
-  /** Bytes of the message in the thread's {@link HeadScratch} (valid while this parser owns it). */
-  private int copied;
   private int lineStart;
   private int scan;
   private int fieldsStart;
@@ -149,7 +147,6 @@ public final class RequestHead {
   /** Forgets the previous message; keeps the arrays. */
   public void reset() {
     phase = PHASE_LEADING;
-    copied = 0;
     lineStart = 0;
     scan = 0;
     fieldsStart = 0;
@@ -186,25 +183,16 @@ public final class RequestHead {
     final int base = buf.readerIndex();
     final int avail = buf.readableBytes();
     HeadScratch scratch = HeadScratch.get();
-    if (scratch.claim(this)) {
-      copied = 0; // another parser's bytes are in the array: copy this message's again
-    }
+    // A message not scanned yet copies from its first byte (so does one whose first byte is a CR
+    // waiting for its LF: a copy again, no harm).
+    scratch.claim(this, scan == 0);
     while (true) {
       boolean requestLine = phase != PHASE_FIELDS;
       // the furthest a CR may sit and the line still be within its limit (empty lines before
       // the request line count toward it)
       int limit = requestLine ? maxRequestLine : fieldsStart + maxHeaderSize - 2;
       int searchEnd = Math.min(avail, limit + 1);
-      int found = -1;
-      while (scan < searchEnd) {
-        copied = scratch.hold(buf, base, copied, scan + 1);
-        int upTo = Math.min(copied, searchEnd);
-        found = HttpBytes.findCrlf(scratch.bytes, scan, upTo);
-        if (found >= 0) {
-          break;
-        }
-        scan = upTo;
-      }
+      int found = scratch.findCrlf(buf, base, scan, searchEnd);
       if (found < 0) {
         if (avail > limit) {
           return requestLine
@@ -222,7 +210,7 @@ public final class RequestHead {
         scan = at; // the CR: look again when its LF may have come
         return NEED_MORE;
       }
-      copied = scratch.hold(buf, base, copied, at + 2);
+      scratch.hold(buf, base, at + 2);
       byte[] a = scratch.bytes;
       if (a[at + 1] != LF) {
         return reject(400, "bare CR in the request head");

@@ -98,8 +98,6 @@ public final class ResponseHead {
   private final int maxHeaderSize;
 
   private int phase;
-  /** Bytes of the message in the thread's {@link HeadScratch} (valid while this parser owns it). */
-  private int copied;
   private int lineStart;
   private int scan;
   private int fieldsStart;
@@ -140,7 +138,6 @@ public final class ResponseHead {
   /** Forgets the previous response; keeps the arrays. */
   public void reset() {
     phase = PHASE_STATUS_LINE;
-    copied = 0;
     lineStart = 0;
     scan = 0;
     fieldsStart = 0;
@@ -179,24 +176,15 @@ public final class ResponseHead {
     final int base = buf.readerIndex();
     final int avail = buf.readableBytes();
     HeadScratch scratch = HeadScratch.get();
-    if (scratch.claim(this)) {
-      copied = 0; // another parser's bytes are in the array: copy this message's again
-    }
+    // A message not scanned yet copies from its first byte (so does one whose first byte is a CR
+    // waiting for its LF: a copy again, no harm).
+    scratch.claim(this, scan == 0);
     while (true) {
       boolean statusLine = phase == PHASE_STATUS_LINE;
       // the furthest a CR may sit and the line still be within its limit
       int limit = statusLine ? maxStatusLine : fieldsStart + maxHeaderSize - 2;
       int searchEnd = Math.min(avail, limit + 1);
-      int found = -1;
-      while (scan < searchEnd) {
-        copied = scratch.hold(buf, base, copied, scan + 1);
-        int upTo = Math.min(copied, searchEnd);
-        found = HttpBytes.findCrlf(scratch.bytes, scan, upTo);
-        if (found >= 0) {
-          break;
-        }
-        scan = upTo;
-      }
+      int found = scratch.findCrlf(buf, base, scan, searchEnd);
       if (found < 0) {
         if (avail > limit) {
           return reject(statusLine
@@ -213,7 +201,7 @@ public final class ResponseHead {
         scan = at; // the CR: look again when its LF may have come
         return NEED_MORE;
       }
-      copied = scratch.hold(buf, base, copied, at + 2);
+      scratch.hold(buf, base, at + 2);
       byte[] a = scratch.bytes;
       if (a[at + 1] != LF) {
         return reject("bare CR in the response head");
